@@ -1,0 +1,1 @@
+//! rtmp: a GNU-compatible `mktemp` with BSD spellings and an `--exec` mode.
