@@ -1,0 +1,157 @@
+//! Creation of a planned name: a file, a directory, or (dry run) just a free name.
+//!
+//! Built on `tempfile::Builder::make_in`, which draws the random characters (`[A-Za-z0-9]`,
+//! reseeded from the OS after three collisions) and retries on `EEXIST`. The creation itself is
+//! done here so that the OS error reaches the message unchanged: `tempfile_in`/`tempdir_in` wrap
+//! it in a private type that hides the errno, and GNU's messages need the plain OS text.
+//!
+//! Invariants: files are opened with `O_CREAT|O_EXCL` (never through an existing name or
+//! symlink) and mode 0600, directories with mode 0700; the umask can only remove bits. Nothing is
+//! left behind on failure: the only thing this module creates is the final name.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::errors::os_error_text;
+use crate::quote::quote;
+use crate::template::Plan;
+
+/// What to create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A regular file, mode 0600 minus umask.
+    File,
+    /// A directory, mode 0700 minus umask.
+    Directory,
+}
+
+/// A created (or, in a dry run, chosen) name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    /// The path in the user's form: relative when the template was relative.
+    pub path: OsString,
+    /// The same path made absolute against the current directory at creation time, for cleanup.
+    pub absolute: PathBuf,
+    /// What was created.
+    pub kind: Kind,
+}
+
+impl Created {
+    /// Removes a file or an (empty) directory that was just created, as GNU does when it cannot
+    /// print the name. Errors are the OS's.
+    pub fn remove_fresh(&self) -> io::Result<()> {
+        match self.kind {
+            Kind::File => fs::remove_file(&self.absolute),
+            Kind::Directory => fs::remove_dir(&self.absolute),
+        }
+    }
+}
+
+/// A creation that failed: GNU's `failed to create file via template %s: <OS text>`.
+#[derive(Debug)]
+pub struct CreateError {
+    kind: Kind,
+    template: OsString,
+    source: io::Error,
+}
+
+impl CreateError {
+    /// The OS error behind the failure.
+    pub fn io_error(&self) -> &io::Error {
+        &self.source
+    }
+}
+
+impl fmt::Display for CreateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            Kind::File => "file",
+            Kind::Directory => "directory",
+        };
+        write!(
+            f,
+            "failed to create {what} via template {}: {}",
+            quote(&self.template),
+            os_error_text(&self.source)
+        )
+    }
+}
+
+impl std::error::Error for CreateError {}
+
+/// Creates `plan` as a `kind`, or with `dry_run` only finds a name that `lstat` says is free
+/// (SPEC.md A3: a missing parent is fine, a parent that is a file is `Not a directory`).
+///
+/// Output: the created name. Errors: [`CreateError`] with the OS error; a full name space is
+/// `File exists` after tempfile's bounded retries.
+pub fn create(plan: &Plan, kind: Kind, dry_run: bool) -> Result<Created, CreateError> {
+    let fail = |source| CreateError {
+        kind,
+        template: plan.template(),
+        source,
+    };
+    let mut builder = tempfile::Builder::new();
+    builder
+        .prefix(&plan.prefix)
+        .suffix(&plan.suffix)
+        .rand_bytes(plan.x_count)
+        .disable_cleanup(true);
+    let dir = Path::new(&plan.dir);
+    let made = if dry_run {
+        builder.make_in(dir, name_is_free)
+    } else {
+        match kind {
+            Kind::File => builder.make_in(dir, |path| create_file(path).map(drop)),
+            Kind::Directory => builder.make_in(dir, create_dir),
+        }
+    }
+    .map_err(|e| fail(normalize_exhausted(e)))?;
+    let absolute = made.path().to_path_buf();
+    // disable_cleanup(true): dropping the handle leaves the name in place.
+    drop(made);
+    let bytes = absolute.as_os_str().as_bytes();
+    let end = bytes.len() - plan.suffix.len();
+    let random = &bytes[end - plan.x_count..end];
+    Ok(Created {
+        path: plan.with_random(random),
+        absolute,
+        kind,
+    })
+}
+
+/// `O_CREAT|O_EXCL|O_CLOEXEC`, mode 0600: never opens an existing name or follows a symlink.
+fn create_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+fn create_dir(path: &Path) -> io::Result<()> {
+    DirBuilder::new().mode(0o700).create(path)
+}
+
+/// A name counts as free when `lstat` fails with ENOENT (GNU `gen_tempname`, `GT_NOCREATE`).
+fn name_is_free(path: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// tempfile gives up with its own "too many temporary files exist"; GNU says `File exists`.
+fn normalize_exhausted(e: io::Error) -> io::Error {
+    if e.raw_os_error().is_none() && e.kind() == io::ErrorKind::AlreadyExists {
+        io::Error::from_raw_os_error(nix::libc::EEXIST)
+    } else {
+        e
+    }
+}
