@@ -826,6 +826,35 @@ mod tests {
         );
     }
 
+    /// Kernels without `openat2` get plain `openat(O_NOFOLLOW)`: symlinks must
+    /// still not be followed and locked directories still be removed.
+    #[test]
+    fn openat_fallback_is_equally_safe() {
+        in_child(
+            &format!("{}::openat_fallback_is_equally_safe", module_path!()),
+            true,
+            |scratch| {
+                NO_OPENAT2.store(true, Ordering::Relaxed);
+                let outside = scratch.join("outside");
+                fs::create_dir(&outside).expect("mkdir");
+                fs::write(outside.join("keep"), b"k").expect("write");
+                chmod(&outside, 0o500);
+                let before = fs::metadata(&outside).expect("stat").permissions().mode();
+                let top = scratch.join("top");
+                fs::create_dir_all(top.join("z/y")).expect("mkdir");
+                symlink(&outside, top.join("z/y/link")).expect("symlink");
+                chmod(&top.join("z/y"), 0o000);
+                chmod(&top.join("z"), 0o500);
+                remove_created(&top).expect("remove");
+                assert!(gone(&top));
+                assert_eq!(fs::read(outside.join("keep")).expect("kept"), b"k");
+                // Nothing outside had its mode widened either.
+                let mode = |p: &Path| fs::metadata(p).expect("stat").permissions().mode();
+                assert_eq!(mode(&outside), before);
+            },
+        );
+    }
+
     /// The walk-down re-open must notice a directory swapped while its
     /// descriptor was closed, and not delete inside the impostor.
     #[test]
