@@ -217,9 +217,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Action, UsageEr
     let argv = std::iter::once(OsString::from("rtmp")).chain(args.iter().cloned());
     let matches = command
         .try_get_matches_from(argv)
-        .map_err(|e| UsageError::new(getopt_message(&e), exec_mode))?;
+        .map_err(|e| UsageError::new(getopt_message(&e, &args), exec_mode))?;
     let cli = Cli::from_arg_matches(&matches)
-        .map_err(|e| UsageError::new(getopt_message(&e), exec_mode))?;
+        .map_err(|e| UsageError::new(getopt_message(&e, &args), exec_mode))?;
     if cli.long_help {
         return Ok(Action::Help { long: true });
     }
@@ -318,7 +318,7 @@ fn mentions_exec(args: &[OsString]) -> bool {
 }
 
 /// Rewrites a clap error in getopt's words (glibc `getopt_long`).
-fn getopt_message(err: &clap::Error) -> String {
+fn getopt_message(err: &clap::Error, args: &[OsString]) -> String {
     let arg = match err.get(ContextKind::InvalidArg) {
         Some(ContextValue::String(s)) => s.clone(),
         _ => String::new(),
@@ -328,15 +328,17 @@ fn getopt_message(err: &clap::Error) -> String {
     match err.kind() {
         ErrorKind::UnknownArgument => {
             if let Some(long) = name.strip_prefix("--") {
+                // getopt quotes the word as typed, `=value` included.
+                let typed = typed_long_option(args, &name).unwrap_or_else(|| name.clone());
                 let candidates = long_options_with_prefix(long);
                 if candidates.len() > 1 {
                     let list: Vec<String> = candidates.iter().map(|c| format!("'--{c}'")).collect();
                     return format!(
-                        "option '--{long}' is ambiguous; possibilities: {}",
+                        "option '{typed}' is ambiguous; possibilities: {}",
                         list.join(" ")
                     );
                 }
-                return format!("unrecognized option '--{long}'");
+                return format!("unrecognized option '{typed}'");
             }
             match name.strip_prefix('-').and_then(|s| s.chars().next()) {
                 Some(c) => format!("invalid option -- '{c}'"),
@@ -363,6 +365,15 @@ fn first_line(err: &clap::Error) -> String {
     let text = err.to_string();
     let line = text.lines().next().unwrap_or("invalid usage");
     line.strip_prefix("error: ").unwrap_or(line).to_owned()
+}
+
+/// The command-line word (before any `--`) that spells long option `name`, with its `=value`.
+fn typed_long_option(args: &[OsString], name: &str) -> Option<String> {
+    args.iter()
+        .map(|a| a.to_string_lossy())
+        .take_while(|a| a != "--")
+        .find(|a| a.split('=').next() == Some(name))
+        .map(|a| a.into_owned())
 }
 
 /// Long options of which `prefix` is a prefix; an exact match is never ambiguous.
