@@ -8,6 +8,7 @@
 
 use std::fs;
 use std::io::Read;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -21,6 +22,7 @@ const DIR_VAR: &str = "RTMP_SUPERVISE_DIR";
 
 /// The child: logs each caught signal, announces readiness, keeps running for ~0.3 s after the
 /// first signal (so a duplicate delivery would be logged too), then logs `end` and exits 3.
+/// It gives up after ~30 s so a broken supervisor cannot leave it running forever.
 const SCRIPT: &str = r#"
 trap 'echo TERM >> "$LOG"; got=1' TERM
 trap 'echo HUP >> "$LOG"; got=1' HUP
@@ -28,8 +30,11 @@ trap 'echo USR1 >> "$LOG"; got=1' USR1
 trap 'echo INT >> "$LOG"; got=1' INT
 echo ready > "$READY"
 n=0
+i=0
 while :; do
   sleep 0.05 & wait $!
+  i=$((i + 1))
+  if [ "$i" -ge 600 ]; then echo timeout >> "$LOG"; exit 99; fi
   if [ -n "$got" ]; then
     n=$((n + 1))
     if [ "$n" -ge 6 ]; then echo end >> "$LOG"; exit 3; fi
@@ -74,6 +79,23 @@ fn wait_for_file(path: &Path) {
     }
 }
 
+/// Waits for a hook, killing it (and failing) if it outlives a generous deadline, so a
+/// supervisor that never returns fails the test instead of hanging it.
+fn wait_hook(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait hook") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("hook did not finish in time");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn log_lines(dir: &Path) -> Vec<String> {
     fs::read_to_string(dir.join("log"))
         .unwrap_or_default()
@@ -108,7 +130,7 @@ fn hook_supervise_script() {
 fn forwards_once(sig: i32, name: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = hook_command("hook_supervise_script", dir.path())
-        .stdout(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn hook");
@@ -116,11 +138,11 @@ fn forwards_once(sig: i32, name: &str) {
     let pid = libc::pid_t::try_from(child.id()).expect("pid");
     // SAFETY: plain syscall; `pid` is our unreaped child.
     assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+    let status = wait_hook(&mut child);
     let mut stderr = String::new();
     if let Some(mut e) = child.stderr.take() {
         let _ = e.read_to_string(&mut stderr);
     }
-    let status = child.wait().expect("wait hook");
     assert!(status.success(), "hook failed: {status:?}\n{stderr}");
     assert_eq!(
         log_lines(dir.path()),
@@ -321,6 +343,15 @@ fn outer_ctrl_c_on_a_terminal_reaches_child_once() {
         None::<&nix::sys::termios::Termios>,
     )
     .expect("openpty");
+    // openpty(3) does not set close-on-exec; hooks spawned by concurrent tests must not hold
+    // the terminal open.
+    for fd in [pty.master.as_raw_fd(), pty.slave.as_raw_fd()] {
+        // SAFETY: F_SETFD on descriptors we own.
+        assert_eq!(
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) },
+            0
+        );
+    }
     let mut cmd = hook_command("hook_terminal_script", dir.path());
     let slave = &pty.slave;
     cmd.stdin(slave.try_clone().expect("dup"))
@@ -337,6 +368,9 @@ fn outer_ctrl_c_on_a_terminal_reaches_child_once() {
         });
     }
     let mut child = cmd.spawn().expect("spawn hook");
+    // The terminal reports EOF (EIO) only once no slave descriptor is left, and `cmd` holds
+    // duplicates of it.
+    drop(cmd);
     drop(pty.slave);
     let mut master = fs::File::from(pty.master);
     let mut reader = master.try_clone().expect("dup master");
@@ -348,7 +382,7 @@ fn outer_ctrl_c_on_a_terminal_reaches_child_once() {
     });
     wait_for_file(&dir.path().join("ready"));
     std::io::Write::write_all(&mut master, b"\x03").expect("type Ctrl-C");
-    let status = child.wait().expect("wait hook");
+    let status = wait_hook(&mut child);
     drop(master);
     let text = drain.join().unwrap_or_default();
     assert!(status.success(), "hook failed: {status:?}\n{text}");
