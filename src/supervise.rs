@@ -326,7 +326,12 @@ impl Supervisor {
     ///
     /// # Errors
     /// [`SpawnError::NotFound`] when `exec` fails with `ENOENT`, [`SpawnError::CannotRun`] for
-    /// every other spawn failure, [`SpawnError::WaitFailed`] if `waitpid` fails.
+    /// every other spawn failure (including a failure of the pre-`exec` restore step),
+    /// [`SpawnError::WaitFailed`] if `waitpid` fails.
+    ///
+    /// # Panics
+    /// Only if signal-hook fails to read its own self-pipe, which it treats as a bug (its
+    /// `wait` panics); nothing the OS or the user controls leads there.
     pub fn run(mut self, mut cmd: Command) -> Result<ChildEnd, SpawnError> {
         let startup = self.startup;
         let caught = self.caught.clone();
