@@ -20,7 +20,7 @@ use rtmp::status::{Outcome, Termination};
 pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     match run(std::env::args_os().skip(1).collect()).termination() {
         Termination::Exit(code) => c_int::from(code),
-        Termination::Signal(sig) => 128 + sig,
+        Termination::Signal(sig) => rtmp::supervise::die_of_signal(sig),
     }
 }
 
@@ -57,10 +57,7 @@ fn run(args: Vec<OsString>) -> Outcome {
             let env_tmpdir = std::env::var_os("TMPDIR");
             match &request.exec {
                 None => rtmp::mktemp::run(&request, env_tmpdir.as_deref()),
-                Some(_) => {
-                    warn("--exec is not built yet");
-                    Outcome::ExecFailed
-                }
+                Some(_) => rtmp::exec::run(&request, env_tmpdir.as_deref()),
             }
         }
     }

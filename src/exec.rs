@@ -1,0 +1,206 @@
+//! `--exec` mode: create the path, run the command with it, remove the path, end as the
+//! command ended (SPEC.md C).
+//!
+//! Order matters for "nothing left behind": signal handling is installed before the path exists,
+//! a signal that arrives before the child starts removes the path and ends rtmp with that signal,
+//! and every way out after creation goes through [`finish`], which removes the path (unless
+//! `--keep-on-failure` applies). rtmp writes nothing to stdout in this mode.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::process::Command;
+
+use crate::cleanup::remove_created;
+use crate::cli::{Exec, Request};
+use crate::create::{Created, create};
+use crate::errors::os_error_text;
+use crate::mktemp::plans;
+use crate::output::warn;
+use crate::status::Outcome;
+use crate::supervise::{ChildEnd, SpawnError, Supervisor};
+
+/// The placeholder replaced by the path in CMD and its ARGs (as `fd -x` and `find -exec`).
+const PLACEHOLDER: &[u8] = b"{}";
+
+/// Runs `--exec` mode for `request` (which must have `exec` set).
+///
+/// Output: the child's status, [`Outcome::Signaled`] if it died of a signal, or 125/126/127 for
+/// rtmp's own failures. Every failure is reported on stderr as `rtmp: ...`.
+pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
+    let Some(exec) = &request.exec else {
+        return Outcome::ExecFailed;
+    };
+    let mut supervisor = match Supervisor::install() {
+        Ok(s) => s,
+        Err(e) => {
+            warn(&format!("cannot handle signals: {}", os_error_text(&e)));
+            return Outcome::ExecFailed;
+        }
+    };
+    let plan = match plans(request, env_tmpdir).into_iter().next() {
+        Some(Ok(plan)) => plan,
+        Some(Err(e)) => {
+            warn(&e.to_string());
+            return Outcome::ExecFailed;
+        }
+        None => return Outcome::ExecFailed,
+    };
+    let created = match create(&plan, request.kind, false) {
+        Ok(c) => c,
+        Err(e) => {
+            if !request.quiet {
+                warn(&e.to_string());
+            }
+            return Outcome::ExecFailed;
+        }
+    };
+    if let Some(sig) = supervisor.pending_signal() {
+        // Nothing ran yet: undo the creation and end the way the signal asked.
+        let _ = remove_created(&created.absolute);
+        return Outcome::Signaled(sig);
+    }
+    let command = child_command(exec, &created.path);
+    let end = match supervisor.run(command) {
+        Ok(end) => end,
+        Err(SpawnError::WaitFailed(e)) => {
+            // The child's state is unknown and it may still run: never remove a path under a
+            // running child. Say where the path is instead.
+            warn(&format!(
+                "error waiting for command: {}; kept {}",
+                os_error_text(&e),
+                created.path.to_string_lossy()
+            ));
+            return Outcome::ExecFailed;
+        }
+        Err(e) => {
+            let name = exec
+                .command
+                .first()
+                .map(|c| c.to_string_lossy().into_owned());
+            warn(&format!(
+                "{}: {}",
+                name.unwrap_or_default(),
+                os_error_text(e.io_error())
+            ));
+            let _ = finish(&created, exec, false);
+            return match e {
+                SpawnError::NotFound(_) => Outcome::NotFound,
+                _ => Outcome::CannotRun,
+            };
+        }
+    };
+    let (outcome, child_failed) = match end {
+        ChildEnd::Exited(code) => (
+            Outcome::ChildExited(u8::try_from(code).unwrap_or(u8::MAX)),
+            code != 0,
+        ),
+        ChildEnd::Signaled(sig) => (Outcome::Signaled(sig), true),
+    };
+    match finish(&created, exec, child_failed) {
+        Ok(()) => outcome,
+        // A failed cleanup only changes the status of a child that succeeded (SPEC.md C).
+        Err(()) if !child_failed => Outcome::ExecFailed,
+        Err(()) => outcome,
+    }
+}
+
+/// Removes the path, or keeps it with `--keep-on-failure` when the child failed. Reports a
+/// failed removal on stderr.
+fn finish(created: &Created, exec: &Exec, child_failed: bool) -> Result<(), ()> {
+    if child_failed && exec.keep_on_failure {
+        warn(&format!("kept {}", created.path.to_string_lossy()));
+        return Ok(());
+    }
+    remove_created(&created.absolute).map_err(|e| {
+        warn(&format!(
+            "failed to remove {}: {}",
+            created.path.to_string_lossy(),
+            os_error_text(&e)
+        ));
+    })
+}
+
+/// The child's command: `{}` replaced in every word, or the path appended when no word has one;
+/// `RTMP_PATH` always set, `TMPDIR` too with `--export-tmpdir`.
+fn child_command(exec: &Exec, path: &OsStr) -> Command {
+    let mut words = substitute(&exec.command, path);
+    let program = if words.is_empty() {
+        OsString::new()
+    } else {
+        words.remove(0)
+    };
+    let mut command = Command::new(program);
+    command.args(words).env("RTMP_PATH", path);
+    if exec.export_tmpdir {
+        command.env("TMPDIR", path);
+    }
+    command
+}
+
+/// Replaces every `{}` in `words` by `path`; appends `path` when none holds one.
+pub fn substitute(words: &[OsString], path: &OsStr) -> Vec<OsString> {
+    let has_placeholder = |w: &OsString| w.as_bytes().windows(2).any(|p| p == PLACEHOLDER);
+    if !words.iter().any(has_placeholder) {
+        let mut out = words.to_vec();
+        out.push(path.to_owned());
+        return out;
+    }
+    words
+        .iter()
+        .map(|w| OsString::from_vec(replace_all(w.as_bytes(), path.as_bytes())))
+        .collect()
+}
+
+fn replace_all(word: &[u8], path: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(word.len() + path.len());
+    let mut rest = word;
+    while let Some(i) = rest.windows(2).position(|p| p == PLACEHOLDER) {
+        out.extend_from_slice(&rest[..i]);
+        out.extend_from_slice(path);
+        rest = &rest[i + PLACEHOLDER.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::substitute;
+    use std::ffi::{OsStr, OsString};
+    use std::os::unix::ffi::OsStrExt;
+
+    fn words(ws: &[&str]) -> Vec<OsString> {
+        ws.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn path_is_appended_without_placeholder() {
+        assert_eq!(
+            substitute(&words(&["ls", "-l"]), OsStr::new("/t/x")),
+            words(&["ls", "-l", "/t/x"])
+        );
+    }
+
+    #[test]
+    fn every_placeholder_is_replaced_inside_words() {
+        assert_eq!(
+            substitute(&words(&["cp", "a", "--out={}", "{}/{}"]), OsStr::new("/t")),
+            words(&["cp", "a", "--out=/t", "/t//t"])
+        );
+    }
+
+    #[test]
+    fn placeholder_in_command_name_counts() {
+        assert_eq!(
+            substitute(&words(&["{}/run"]), OsStr::new("d")),
+            words(&["d/run"])
+        );
+    }
+
+    #[test]
+    fn non_utf8_paths_pass_through() {
+        let path = OsStr::from_bytes(b"/t/\xff");
+        let out = substitute(&words(&["cat", "{}"]), path);
+        assert_eq!(out[1].as_bytes(), b"/t/\xff");
+    }
+}
