@@ -122,6 +122,16 @@ pub struct Cli {
     #[arg(long, help_heading = "Exec")]
     keep_on_failure: bool,
 
+    /// With -d and --exec: run CMD inside the new directory; {} and RTMP_PATH are then
+    /// absolute, and the path is not appended
+    #[arg(long, help_heading = "Exec")]
+    cd: bool,
+
+    /// A throwaway shell in a throwaway directory: -d --cd --exec "$SHELL" (/bin/sh when
+    /// SHELL is unset or empty)
+    #[arg(long, help_heading = "Exec")]
+    shell: bool,
+
     /// Print help (--help: more)
     #[arg(short = 'h', action = ArgAction::SetTrue, help_heading = "Info")]
     short_help: bool,
@@ -179,12 +189,23 @@ pub struct Request {
 /// The `--exec` part of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exec {
-    /// CMD and its ARGs, `{}` not yet replaced; never empty.
-    pub command: Vec<OsString>,
+    /// What to run.
+    pub command: ExecCommand,
     /// `--export-tmpdir`.
     pub export_tmpdir: bool,
     /// `--keep-on-failure`.
     pub keep_on_failure: bool,
+    /// `--cd` (also implied by `--shell`): run in the new directory, with an absolute path.
+    pub cd: bool,
+}
+
+/// The command `--exec` runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecCommand {
+    /// CMD and its ARGs, `{}` not yet replaced; never empty.
+    Argv(Vec<OsString>),
+    /// `--shell`: the user's `$SHELL`, resolved when it runs.
+    Shell,
 }
 
 /// A usage error: printed as `rtmp: MESSAGE` and `Try 'rtmp --help' for more information.`
@@ -229,6 +250,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Action, UsageEr
     if cli.version {
         return Ok(Action::Version);
     }
+    let exec = exec_part(&cli)?;
     // -p and --tmpdir are one option in GNU: the last one on the line wins.
     let last_index = |id: &str| matches.indices_of(id).and_then(Iterator::max);
     let tmpdir_arg = match (last_index("p"), last_index("tmpdir")) {
@@ -237,8 +259,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Action, UsageEr
         (None, Some(_)) => cli.tmpdir.filter(|d| !d.is_empty()),
         (None, None) => None,
     };
-    let request = Request {
-        kind: if cli.directory {
+    Ok(Action::Create(Request {
+        kind: if cli.directory || cli.shell {
             Kind::Directory
         } else {
             Kind::File
@@ -250,70 +272,74 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Action, UsageEr
         tmpdir_arg,
         t_option: cli.t,
         templates: cli.templates,
-        exec: match cli.exec {
-            Some(mut command) => {
-                if command.first().is_some_and(|w| w == "--") {
-                    command.remove(0);
-                }
-                Some(Exec {
-                    command,
-                    export_tmpdir: cli.export_tmpdir,
-                    keep_on_failure: cli.keep_on_failure,
-                })
-            }
-            None => None,
-        },
-    };
-    validate(&request, cli.export_tmpdir, cli.keep_on_failure)?;
-    Ok(Action::Create(request))
+        exec,
+    }))
 }
 
-/// rtmp's own combination rules (SPEC.md C).
-fn validate(
-    request: &Request,
-    export_tmpdir: bool,
-    keep_on_failure: bool,
-) -> Result<(), UsageError> {
-    let Some(exec) = &request.exec else {
-        if export_tmpdir {
-            return Err(UsageError::new(
-                "option '--export-tmpdir' requires --exec",
-                false,
-            ));
+/// The `--exec` part of the request, checked against rtmp's combination rules (SPEC.md C).
+/// Usage errors here exit 125 whenever exec mode was asked for.
+fn exec_part(cli: &Cli) -> Result<Option<Exec>, UsageError> {
+    let exec_mode = cli.exec.is_some() || cli.shell;
+    let fail = |m: &str| Err(UsageError::new(m, exec_mode));
+    let command = match (&cli.exec, cli.shell) {
+        (Some(_), true) => return fail("--shell cannot be combined with --exec"),
+        (Some(words), false) => {
+            let mut words = words.clone();
+            // `--exec -- CMD`: the `--` only protects CMD from option parsing.
+            if words.first().is_some_and(|w| w == "--") {
+                words.remove(0);
+            }
+            if words.is_empty() {
+                return fail("option '--exec' requires a command");
+            }
+            ExecCommand::Argv(words)
         }
-        if keep_on_failure {
-            return Err(UsageError::new(
-                "option '--keep-on-failure' requires --exec",
-                false,
-            ));
+        (None, true) => ExecCommand::Shell,
+        (None, false) => {
+            for (given, name) in [
+                (cli.export_tmpdir, "--export-tmpdir"),
+                (cli.keep_on_failure, "--keep-on-failure"),
+                (cli.cd, "--cd"),
+            ] {
+                if given {
+                    return fail(&format!("option '{name}' requires --exec"));
+                }
+            }
+            return Ok(None);
         }
-        return Ok(());
     };
-    let fail = |m: &str| Err(UsageError::new(m, true));
-    if exec.command.is_empty() {
-        return fail("option '--exec' requires a command");
-    }
-    if request.dry_run {
+    let directory = cli.directory || cli.shell;
+    if cli.dry_run {
         return fail("--dry-run cannot be combined with --exec");
     }
-    if request.templates.len() > 1 {
+    if cli.templates.len() > 1 {
         return fail("--exec takes at most one template");
     }
-    if exec.export_tmpdir && request.kind != Kind::Directory {
+    if cli.export_tmpdir && !directory {
         return fail("--export-tmpdir requires --directory");
     }
-    Ok(())
+    if cli.cd && !directory {
+        return fail("--cd requires --directory");
+    }
+    Ok(Some(Exec {
+        command,
+        export_tmpdir: cli.export_tmpdir,
+        keep_on_failure: cli.keep_on_failure,
+        cd: cli.cd || cli.shell,
+    }))
 }
 
-/// True when the command line (before a `--`) holds `--exec` or a prefix of it that getopt would
-/// accept: usage errors then exit 125, as GNU `env`/`timeout` do for their own failures.
+/// True when the command line (before a `--`) holds `--exec` or `--shell`, or a prefix of one
+/// that getopt would accept: usage errors then exit 125, as GNU `env`/`timeout` do for their own
+/// failures.
 fn mentions_exec(args: &[OsString]) -> bool {
     args.iter()
         .map(|a| a.as_encoded_bytes())
         .take_while(|a| *a != b"--")
         .any(|a| {
             let name = a.split(|&b| b == b'=').next().unwrap_or(a);
-            name.len() >= b"--exe".len() && b"--exec".starts_with(name)
+            (name.len() >= b"--exe".len() && b"--exec".starts_with(name))
+                || (name.len() >= b"--sh".len() && b"--shell".starts_with(name))
         })
 }
 

@@ -7,11 +7,12 @@
 //! `--keep-on-failure` applies). rtmp writes nothing to stdout in this mode.
 
 use std::ffi::{OsStr, OsString};
+use std::io::IsTerminal;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::Command;
 
 use crate::cleanup::remove_created;
-use crate::cli::{Exec, Request};
+use crate::cli::{Exec, ExecCommand, Request};
 use crate::create::{Created, create};
 use crate::errors::os_error_text;
 use crate::mktemp::plans;
@@ -59,7 +60,23 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
         let _ = remove_created(&created.absolute);
         return Outcome::Signaled(sig);
     }
-    let command = child_command(exec, &created.path);
+    let words = match &exec.command {
+        ExecCommand::Argv(words) => words.clone(),
+        ExecCommand::Shell => vec![user_shell()],
+    };
+    // With --cd the child runs elsewhere, so a relative path would point nowhere.
+    let child_path = if exec.cd {
+        created.absolute.as_os_str()
+    } else {
+        created.path.as_os_str()
+    };
+    if exec.command == ExecCommand::Shell && std::io::stderr().is_terminal() {
+        warn(&format!(
+            "{} is removed when this shell exits",
+            child_path.to_string_lossy()
+        ));
+    }
+    let command = child_command(&words, exec, child_path);
     let end = match supervisor.run(command) {
         Ok(end) => end,
         Err(SpawnError::WaitFailed(e)) => {
@@ -73,10 +90,7 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
             return Outcome::ExecFailed;
         }
         Err(e) => {
-            let name = exec
-                .command
-                .first()
-                .map(|c| c.to_string_lossy().into_owned());
+            let name = words.first().map(|c| c.to_string_lossy().into_owned());
             warn(&format!(
                 "{}: {}",
                 name.unwrap_or_default(),
@@ -120,10 +134,11 @@ fn finish(created: &Created, exec: &Exec, child_failed: bool) -> Result<(), ()> 
     })
 }
 
-/// The child's command: `{}` replaced in every word, or the path appended when no word has one;
-/// `RTMP_PATH` always set, `TMPDIR` too with `--export-tmpdir`.
-fn child_command(exec: &Exec, path: &OsStr) -> Command {
-    let mut words = substitute(&exec.command, path);
+/// The child's command: `{}` replaced in every word, or the path appended when no word has one
+/// (not with `--cd`: the child is already in it); `RTMP_PATH` always set, `TMPDIR` too with
+/// `--export-tmpdir`.
+fn child_command(words: &[OsString], exec: &Exec, path: &OsStr) -> Command {
+    let mut words = substitute(words, path, !exec.cd);
     let program = if words.is_empty() {
         OsString::new()
     } else {
@@ -134,13 +149,27 @@ fn child_command(exec: &Exec, path: &OsStr) -> Command {
     if exec.export_tmpdir {
         command.env("TMPDIR", path);
     }
+    if exec.cd {
+        command.current_dir(path);
+    }
     command
 }
 
-/// Replaces every `{}` in `words` by `path`; appends `path` when none holds one.
-pub fn substitute(words: &[OsString], path: &OsStr) -> Vec<OsString> {
+/// `$SHELL`, or `/bin/sh` when it is unset or empty (SPEC.md C, `--shell`).
+fn user_shell() -> OsString {
+    std::env::var_os("SHELL")
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| OsString::from("/bin/sh"))
+}
+
+/// Replaces every `{}` in `words` by `path`; when no word holds one and `append` is set, appends
+/// `path` as the last word (as `fd -x` and `xargs` do).
+pub fn substitute(words: &[OsString], path: &OsStr, append: bool) -> Vec<OsString> {
     let has_placeholder = |w: &OsString| w.as_bytes().windows(2).any(|p| p == PLACEHOLDER);
     if !words.iter().any(has_placeholder) {
+        if !append {
+            return words.to_vec();
+        }
         let mut out = words.to_vec();
         out.push(path.to_owned());
         return out;
@@ -176,7 +205,7 @@ mod tests {
     #[test]
     fn path_is_appended_without_placeholder() {
         assert_eq!(
-            substitute(&words(&["ls", "-l"]), OsStr::new("/t/x")),
+            substitute(&words(&["ls", "-l"]), OsStr::new("/t/x"), true),
             words(&["ls", "-l", "/t/x"])
         );
     }
@@ -184,15 +213,31 @@ mod tests {
     #[test]
     fn every_placeholder_is_replaced_inside_words() {
         assert_eq!(
-            substitute(&words(&["cp", "a", "--out={}", "{}/{}"]), OsStr::new("/t")),
+            substitute(
+                &words(&["cp", "a", "--out={}", "{}/{}"]),
+                OsStr::new("/t"),
+                true
+            ),
             words(&["cp", "a", "--out=/t", "/t//t"])
+        );
+    }
+
+    #[test]
+    fn nothing_is_appended_with_cd() {
+        assert_eq!(
+            substitute(&words(&["make"]), OsStr::new("/t"), false),
+            words(&["make"])
+        );
+        assert_eq!(
+            substitute(&words(&["echo", "{}"]), OsStr::new("/t"), false),
+            words(&["echo", "/t"])
         );
     }
 
     #[test]
     fn placeholder_in_command_name_counts() {
         assert_eq!(
-            substitute(&words(&["{}/run"]), OsStr::new("d")),
+            substitute(&words(&["{}/run"]), OsStr::new("d"), true),
             words(&["d/run"])
         );
     }
@@ -200,7 +245,7 @@ mod tests {
     #[test]
     fn non_utf8_paths_pass_through() {
         let path = OsStr::from_bytes(b"/t/\xff");
-        let out = substitute(&words(&["cat", "{}"]), path);
+        let out = substitute(&words(&["cat", "{}"]), path, true);
         assert_eq!(out[1].as_bytes(), b"/t/\xff");
     }
 }
