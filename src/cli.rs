@@ -62,8 +62,10 @@ pub struct Cli {
     #[arg(short = 'q', long, help_heading = "Creation")]
     quiet: bool,
 
-    /// Append SUFF to TEMPLATE; SUFF must not contain a slash. Implied when TEMPLATE does
-    /// not end in X
+    /// Append SUFF to TEMPLATE
+    ///
+    /// SUFF must not contain a slash. Without --suffix, the suffix is whatever follows the
+    /// last X of TEMPLATE.
     #[arg(
         long,
         value_name = "SUFF",
@@ -72,9 +74,11 @@ pub struct Cli {
     )]
     suffix: Option<OsString>,
 
-    /// Interpret TEMPLATE relative to DIR; if DIR is empty or not given, use $TMPDIR if set,
-    /// else /tmp. With this option, TEMPLATE must not be an absolute name; it may contain
-    /// slashes, but mktemp creates only the final component
+    /// Interpret TEMPLATE relative to DIR
+    ///
+    /// If DIR is empty, use $TMPDIR if set and not empty, else /tmp. With this option,
+    /// TEMPLATE must not be an absolute name; it may contain slashes, but only the final
+    /// component is created.
     #[arg(
         short = 'p',
         value_name = "DIR",
@@ -84,7 +88,10 @@ pub struct Cli {
     )]
     p: Option<OsString>,
 
-    /// Same as -p DIR; the value is taken only when attached with '='
+    /// Same as -p DIR; without DIR, use $TMPDIR or /tmp
+    ///
+    /// The value is taken only when attached with '=': `--tmpdir fooXXX` means "no DIR,
+    /// template fooXXX".
     #[arg(
         long,
         value_name = "DIR",
@@ -96,14 +103,19 @@ pub struct Cli {
     )]
     tmpdir: Option<OsString>,
 
-    /// Interpret TEMPLATE as a single file name component relative to a directory: $TMPDIR
-    /// if set, else the directory given by -p, else /tmp. A TEMPLATE without X's is a BSD
-    /// prefix: PREFIX.XXXXXXXXXX
+    /// TEMPLATE is one name in $TMPDIR, else in -p DIR, else in /tmp (BSD: -t PREFIX)
+    ///
+    /// TEMPLATE must be a single file name component; $TMPDIR (if set and not empty) is
+    /// preferred over -p DIR, as in GNU mktemp. As in BSD mktemp, a TEMPLATE with fewer than
+    /// 3 trailing X's and no slash is a prefix: rtmp creates PREFIX.XXXXXXXXXX.
     #[arg(short = 't', help_heading = "Location")]
     t: bool,
 
-    /// Run CMD with the new path, then remove the path. Every {} in CMD or an ARG is
-    /// replaced by the path; without {}, the path is appended. RTMP_PATH holds it too
+    /// Run CMD with the new path, then remove the path; must come last
+    ///
+    /// Everything after --exec is the command (a leading -- is dropped). Every {} in CMD or
+    /// an ARG is replaced by the path; if no word has {}, the path is appended as the last
+    /// argument. RTMP_PATH holds it too. rtmp exits as CMD did.
     #[arg(
         long,
         value_name = "CMD",
@@ -114,29 +126,37 @@ pub struct Cli {
     )]
     exec: Option<Vec<OsString>>,
 
-    /// With -d and --exec: set TMPDIR to the new directory for the command
+    /// With -d: set TMPDIR to the new directory for CMD
+    ///
+    /// Every temporary file that CMD and its children make then lands inside the directory
+    /// and is removed with it.
     #[arg(long, help_heading = "Exec")]
     export_tmpdir: bool,
 
-    /// With --exec: keep the path if the command fails or dies of a signal
+    /// Keep the path if CMD fails or dies of a signal
+    ///
+    /// rtmp then prints `rtmp: kept PATH` on stderr, for a look at what CMD left.
     #[arg(long, help_heading = "Exec")]
     keep_on_failure: bool,
 
-    /// With -d and --exec: run CMD inside the new directory; {} and RTMP_PATH are then
-    /// absolute, and the path is not appended
+    /// With -d: run CMD inside the new directory
+    ///
+    /// {} and RTMP_PATH then hold the absolute path, and the path is not appended.
     #[arg(long, help_heading = "Exec")]
     cd: bool,
 
-    /// A throwaway shell in a throwaway directory: -d --cd --exec "$SHELL" (/bin/sh when
-    /// SHELL is unset or empty)
+    /// A throwaway shell in a throwaway directory
+    ///
+    /// Same as -d --cd --exec "$SHELL" (/bin/sh when SHELL is unset or empty). The directory
+    /// is removed when the shell exits; on a terminal, rtmp says which one.
     #[arg(long, help_heading = "Exec")]
     shell: bool,
 
-    /// Print help (--help: more)
+    /// Print a short help
     #[arg(short = 'h', action = ArgAction::SetTrue, help_heading = "Info")]
     short_help: bool,
 
-    /// Print help with examples and exit statuses
+    /// Print the full help, with exit statuses and examples
     #[arg(long = "help", action = ArgAction::SetTrue, help_heading = "Info")]
     long_help: bool,
 
@@ -144,7 +164,10 @@ pub struct Cli {
     #[arg(short = 'V', long, action = ArgAction::SetTrue, help_heading = "Info")]
     version: bool,
 
-    /// Template(s) for the name; X's at the end of the last component are replaced
+    /// Name pattern: trailing X's (at least 3) are replaced by random characters
+    ///
+    /// Default: tmp.XXXXXXXXXX in $TMPDIR or /tmp. Several TEMPLATEs (BSD) are each created
+    /// and printed on their own line.
     #[arg(value_name = "TEMPLATE")]
     templates: Vec<OsString>,
 }

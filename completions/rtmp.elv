@@ -1,0 +1,43 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[rtmp] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'rtmp'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'rtmp'= {
+            cand --suffix 'Append SUFF to TEMPLATE'
+            cand -p 'Interpret TEMPLATE relative to DIR'
+            cand --tmpdir 'Same as -p DIR; without DIR, use $TMPDIR or /tmp'
+            cand --exec 'Run CMD with the new path, then remove the path; must come last'
+            cand -d 'Create a directory, not a file'
+            cand --directory 'Create a directory, not a file'
+            cand -u 'Do not create anything; merely print a name (unsafe)'
+            cand --dry-run 'Do not create anything; merely print a name (unsafe)'
+            cand -q 'Suppress diagnostics about file/dir-creation failure'
+            cand --quiet 'Suppress diagnostics about file/dir-creation failure'
+            cand -t 'TEMPLATE is one name in $TMPDIR, else in -p DIR, else in /tmp (BSD: -t PREFIX)'
+            cand --export-tmpdir 'With -d: set TMPDIR to the new directory for CMD'
+            cand --keep-on-failure 'Keep the path if CMD fails or dies of a signal'
+            cand --cd 'With -d: run CMD inside the new directory'
+            cand --shell 'A throwaway shell in a throwaway directory'
+            cand -h 'Print a short help'
+            cand --help 'Print the full help, with exit statuses and examples'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

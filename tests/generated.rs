@@ -1,0 +1,198 @@
+//! The man page and the shell completions are generated from the clap definition the binary
+//! uses (`rtmp::cli::Cli`), and committed. This test fails when a committed file differs from
+//! what the definition generates now. Regenerate them with:
+//!
+//! ```sh
+//! RTMP_UPDATE_GENERATED=1 cargo test --test generated
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+use rtmp::cli::Cli;
+
+/// The extra man page sections, in roff. Kept here, beside the generator, so that the page has
+/// one source.
+const MAN_EXTRA: &str = r#".SH "EXIT STATUS"
+Without \fB\-\-exec\fR:
+.TP
+.B 0
+the file or directory was created (or, with \fB\-u\fR, a name was found) and printed.
+.TP
+.B 1
+anything failed: a usage error, a bad template, a creation error, or a write error on
+standard output. Nothing is left behind.
+.PP
+With \fB\-\-exec\fR:
+.TP
+.I N
+the exit status of CMD.
+.TP
+.B 125
+rtmp itself failed: a usage error on a command line with \fB\-\-exec\fR, a bad template, a
+creation error, or the path could not be removed after CMD succeeded.
+.TP
+.B 126
+CMD was found but could not be run.
+.TP
+.B 127
+CMD was not found.
+.PP
+If CMD dies of signal \fIN\fR, rtmp removes the path and then dies of the same signal, so a
+calling shell sees status 128+\fIN\fR and a loop stops on Ctrl\-C.
+.SH ENVIRONMENT
+.TP
+.B TMPDIR
+the directory for the default template, for \fB\-\-tmpdir\fR without DIR, and for
+\fB\-t\fR (where it is preferred over \fB\-p\fR). Ignored when TEMPLATE is given without
+\fB\-p\fR, \fB\-\-tmpdir\fR or \fB\-t\fR. With \fB\-\-export\-tmpdir\fR, rtmp sets it to the
+new directory for CMD.
+.TP
+.B RTMP_PATH
+set by rtmp in the environment of CMD to the path it created.
+.TP
+.B SHELL
+the shell that \fB\-\-shell\fR starts (\fI/bin/sh\fR when unset or empty).
+.SH EXAMPLES
+A script that needs a private scratch directory:
+.PP
+.nf
+.RS
+dir=$(rtmp \-d) || exit 1
+trap 'rm \-rf "$dir"' EXIT
+.RE
+.fi
+.PP
+The same without the trap: the directory is removed when the command ends, whatever happens:
+.PP
+.nf
+.RS
+rtmp \-d \-\-exec tar \-C {} \-xf release.tar
+rtmp \-\-suffix=.json \-\-exec sh \-c 'curl \-o "$1" "$URL" && jq . "$1"' sh {}
+.RE
+.fi
+.PP
+Every temporary file of a test run lands in one directory, removed afterwards:
+.PP
+.nf
+.RS
+rtmp \-d \-\-export\-tmpdir \-\-exec make check
+.RE
+.fi
+.PP
+A throwaway shell in a throwaway directory:
+.PP
+.nf
+.RS
+rtmp \-\-shell
+.RE
+.fi
+.SH "SEE ALSO"
+.BR mktemp (1),
+.BR mkstemp (3),
+.BR timeout (1),
+.BR env (1)
+"#;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn man_page() -> Vec<u8> {
+    let man = clap_mangen::Man::new(Cli::command()).date("2026-11-29");
+    let mut out = Vec::new();
+    man.render_title(&mut out).expect("render title");
+    man.render_name_section(&mut out).expect("render name");
+    man.render_synopsis_section(&mut out)
+        .expect("render synopsis");
+    man.render_description_section(&mut out)
+        .expect("render description");
+    man.render_options_section(&mut out)
+        .expect("render options");
+    out.extend_from_slice(MAN_EXTRA.as_bytes());
+    man.render_version_section(&mut out)
+        .expect("render version");
+    out
+}
+
+fn completion(shell: Shell) -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "rtmp", &mut out);
+    if shell == Shell::Bash {
+        out = bash_exec_completes_commands(out);
+    }
+    out
+}
+
+/// clap_complete's bash script ignores value hints and completes file names after `--exec`;
+/// the word after `--exec` is a command, so complete command names there (as zsh and fish do
+/// from the same `ValueHint::CommandName`).
+fn bash_exec_completes_commands(script: Vec<u8>) -> Vec<u8> {
+    let text = String::from_utf8(script).expect("bash completion is UTF-8");
+    let from = "--exec)\n                    COMPREPLY=($(compgen -f \"${cur}\"))";
+    let to = "--exec)\n                    COMPREPLY=($(compgen -c -- \"${cur}\"))";
+    assert!(
+        text.contains(from),
+        "clap_complete's bash output changed: revisit this rewrite"
+    );
+    text.replace(from, to).into_bytes()
+}
+
+/// Every generated file: (path relative to the repository, contents).
+fn generated() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("man/rtmp.1", man_page()),
+        ("completions/rtmp.bash", completion(Shell::Bash)),
+        ("completions/_rtmp", completion(Shell::Zsh)),
+        ("completions/rtmp.fish", completion(Shell::Fish)),
+        ("completions/rtmp.elv", completion(Shell::Elvish)),
+        ("completions/_rtmp.ps1", completion(Shell::PowerShell)),
+    ]
+}
+
+fn check_or_update(rel: &str, want: &[u8]) {
+    let path: PathBuf = repo().join(rel);
+    if std::env::var_os("RTMP_UPDATE_GENERATED").is_some() {
+        std::fs::write(&path, want).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        return;
+    }
+    let have = std::fs::read(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "{} is stale or missing: regenerate with RTMP_UPDATE_GENERATED=1 cargo test --test generated",
+        Path::new(rel).display()
+    );
+}
+
+#[test]
+fn generated_files_match_the_clap_definition() {
+    for (rel, want) in generated() {
+        check_or_update(rel, &want);
+    }
+}
+
+#[test]
+fn man_page_has_the_sections_users_expect() {
+    let page = String::from_utf8(man_page()).expect("man page is UTF-8");
+    for section in [
+        ".SH NAME",
+        ".SH SYNOPSIS",
+        ".SH DESCRIPTION",
+        ".SH OPTIONS",
+        ".SH \"EXIT STATUS\"",
+        ".SH ENVIRONMENT",
+        ".SH EXAMPLES",
+        ".SH \"SEE ALSO\"",
+    ] {
+        assert!(page.contains(section), "man page lacks {section}");
+    }
+    for flag in [
+        "\\-\\-exec",
+        "\\-\\-export\\-tmpdir",
+        "\\-\\-keep\\-on\\-failure",
+        "\\-\\-tmpdir",
+    ] {
+        assert!(page.contains(flag), "man page lacks {flag}");
+    }
+}
