@@ -1,0 +1,442 @@
+#!/usr/bin/env bash
+# benches/compare.sh - rtmp's performance report against GNU mktemp (see benches/README.md).
+#
+# Usage: benches/compare.sh [--quick] [--only a|b|c|d[,...]]
+#
+#   a  start-up: rtmp -u / rtmp / rtmp -d vs GNU mktemp (+ BusyBox, uutils: informational)
+#   b  exec: rtmp -d --exec true vs a dash mktemp+trap wrapper
+#   c  tree cleanup: a 20 000-file tree removed by rtmp --exec vs sh + mktemp + rm -rf
+#   d  peak RSS of rtmp -u vs GNU mktemp -u, and the binary size
+#
+# A report, not a test: it exits 0 whether or not the budgets are met.
+set -euo pipefail
+export LC_ALL=C
+
+usage() {
+    cat <<'EOF'
+Usage: benches/compare.sh [--quick] [--only a|b|c|d[,...]]
+  --quick    few runs (a smoke test; figures are not meaningful)
+  --only X   run only figure group X (a start-up, b exec, c tree cleanup, d RSS/size);
+             several groups may be given comma-separated, e.g. --only a,d
+Environment:
+  RTMP        the rtmp binary (default: newest of target/release/rtmp, target/*/release/rtmp)
+  UU_MKTEMP   uutils' mktemp (default: benches/.uutils/bin/mktemp)
+  GNU_MKTEMP  GNU mktemp (default: /usr/bin/mktemp)
+EOF
+}
+
+quick=0
+only=""
+while (($# > 0)); do
+    case $1 in
+    --quick) quick=1 ;;
+    --only)
+        if (($# < 2)); then
+            echo "compare.sh: --only needs an argument" >&2
+            usage >&2
+            exit 2
+        fi
+        only=$2
+        shift
+        ;;
+    --only=*) only=${1#--only=} ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    *)
+        echo "compare.sh: unknown argument: $1" >&2
+        usage >&2
+        exit 2
+        ;;
+    esac
+    shift
+done
+if [[ -n $only ]]; then
+    IFS=, read -r -a only_list <<<"$only"
+    for g in "${only_list[@]}"; do
+        case $g in
+        a | b | c | d) ;;
+        *)
+            echo "compare.sh: --only takes a, b, c or d (got '$g')" >&2
+            exit 2
+            ;;
+        esac
+    done
+fi
+selected() { [[ -z $only || ",$only," == *",$1,"* ]]; }
+
+# Work from the repository root whatever the caller's cwd.
+cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.."
+repo=$PWD
+
+say() { printf '%s\n' "$*"; }
+section() { printf '\n== %s ==\n' "$*"; }
+
+# ---------------------------------------------------------------- tools
+if ! command -v hyperfine >/dev/null 2>&1; then
+    say "compare.sh: hyperfine not found; skipping the benchmarks."
+    say "  install it with: apt-get install hyperfine   (or: cargo install hyperfine)"
+    exit 0
+fi
+
+py=""
+if command -v python3 >/dev/null 2>&1; then
+    # The real interpreter, not a version-manager shim (a shim would add its own start-up).
+    py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || py=""
+fi
+if [[ -z $py ]] && ! command -v jq >/dev/null 2>&1; then
+    say "compare.sh: needs python3 or jq to read hyperfine's JSON; skipping."
+    say "  install one with: apt-get install python3   (or: apt-get install jq)"
+    exit 0
+fi
+
+gnu=${GNU_MKTEMP:-/usr/bin/mktemp}
+if ! "$gnu" --version 2>/dev/null | grep -q 'GNU coreutils'; then
+    say "compare.sh: GNU mktemp not found at $gnu (the anchor); skipping."
+    say "  install it with: apt-get install coreutils   (or set GNU_MKTEMP)"
+    exit 0
+fi
+
+busybox=""
+if command -v busybox >/dev/null 2>&1 && busybox mktemp -u >/dev/null 2>&1; then
+    busybox=$(command -v busybox)
+fi
+
+uu=${UU_MKTEMP:-$repo/benches/.uutils/bin/mktemp}
+if [[ ! -x $uu ]]; then
+    uu=""
+fi
+
+dash=""
+for cand in /usr/bin/dash /bin/dash; do
+    if [[ -x $cand ]]; then
+        dash=$cand
+        break
+    fi
+done
+
+# ---------------------------------------------------------------- rtmp binary
+if [[ -n ${RTMP:-} ]]; then
+    rtmp=$RTMP
+    if [[ ! -x $rtmp ]]; then
+        say "compare.sh: RTMP=$rtmp is not an executable file" >&2
+        exit 2
+    fi
+else
+    rtmp=""
+    for cand in target/release/rtmp target/*/release/rtmp; do
+        if [[ -x $cand && ( -z $rtmp || $cand -nt $rtmp ) ]]; then
+            rtmp=$cand
+        fi
+    done
+    if [[ -z $rtmp ]]; then
+        say "compare.sh: no release binary found; building it with: cargo build --release"
+        cargo build --release
+        rtmp=target/release/rtmp
+    fi
+fi
+case $rtmp in
+/*) ;;
+*) rtmp=$repo/$rtmp ;;
+esac
+
+# ---------------------------------------------------------------- scratch (tmpfs)
+if [[ -d /dev/shm && -w /dev/shm ]]; then
+    base=/dev/shm
+else
+    base=${TMPDIR:-/tmp}
+fi
+scratch=$("$gnu" -d "$base/rtmp-bench.XXXXXXXXXX")
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+cleanup() { rm -rf -- "$scratch"; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+trap 'exit 141' PIPE
+tmp=$scratch/t # TMPDIR of every benchmarked command
+mkdir -- "$tmp"
+export TMPDIR=$tmp
+
+if ((quick)); then
+    a_runs=30 a_warm=5 b_runs=20 b_warm=3 c_runs=3 c_warm=1 d_runs=5
+else
+    a_runs=1000 a_warm=50 b_runs=500 b_warm=20 c_runs=15 c_warm=2 d_runs=21
+fi
+
+say "rtmp benchmark report ($( ((quick)) && echo quick || echo full) run)"
+say "  rtmp:      $rtmp ($(stat -c '%s bytes, modified %y' -- "$rtmp"))"
+say "  GNU:       $gnu ($("$gnu" --version | head -n 1))"
+say "  busybox:   ${busybox:-absent (informational only; install: apt-get install busybox)}"
+if [[ -n $uu ]]; then
+    say "  uutils:    $uu"
+else
+    say "  uutils:    absent (informational only; install: cargo install uu_mktemp --root benches/.uutils, or set UU_MKTEMP)"
+fi
+say "  dash:      ${dash:-absent}"
+say "  scratch:   $scratch ($(stat -f -c %T -- "$scratch"))"
+say "  hyperfine: $(hyperfine --version)"
+say "  cpus:      $(nproc 2>/dev/null || echo '?'); load: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
+
+# ---------------------------------------------------------------- helpers
+q() { printf '%q' "$1"; } # quote one word for hyperfine -N (shell-words splitting)
+
+results=()
+met=0
+total=0
+json_n=0
+
+# medians JSON: one median (seconds) per benchmarked command, in order.
+medians() {
+    if [[ -n $py ]]; then
+        "$py" - "$1" <<'EOF'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    m = r.get("median")
+    if m is None:
+        t = sorted(r["times"])
+        n = len(t)
+        m = t[n // 2] if n % 2 else (t[n // 2 - 1] + t[n // 2]) / 2
+    print(repr(m))
+EOF
+    else
+        jq -r '.results[].median' "$1"
+    fi
+}
+
+# record LINE [BUDGETED]: keep a figure line for the summary; count budgets.
+record() {
+    say ">> $1"
+    results+=("$1")
+    if [[ ${2:-} == budget ]]; then
+        total=$((total + 1))
+        if [[ $1 == *": PASS" ]]; then
+            met=$((met + 1))
+        fi
+    fi
+}
+
+# figure NAME RTMP_S ANCHOR_S ANCHOR_LABEL [BUDGET]
+figure() {
+    local line
+    line=$(awk -v n="$1" -v r="$2" -v a="$3" -v l="$4" -v b="${5:-}" 'BEGIN {
+        ratio = sprintf("%.2f", r / a)
+        s = sprintf("%s: ratio %s (rtmp %.3f ms vs %s %.3f ms)", n, ratio, r * 1000, l, a * 1000)
+        if (b == "") s = s " informational"
+        else s = s sprintf(" budget <= %.2f: %s", b, (ratio + 0 <= b + 0) ? "PASS" : "FAIL")
+        print s
+    }')
+    if [[ -n ${5:-} ]]; then
+        record "$line" budget
+    else
+        record "$line"
+    fi
+}
+
+# failed NAME BUDGET: a figure that could not be measured counts as not met.
+failed() {
+    if [[ -n ${2:-} ]]; then
+        record "$1: ERROR (measurement failed) budget <= $2: FAIL" budget
+    else
+        record "$1: ERROR (measurement failed) informational"
+    fi
+}
+
+# bench RUNS WARMUP [hyperfine args...]: run hyperfine -N; sets med[] (medians, seconds).
+bench() {
+    local runs=$1 warm=$2
+    shift 2
+    json_n=$((json_n + 1))
+    local json=$scratch/hyperfine.$json_n.json
+    med=()
+    if ! hyperfine -N --runs "$runs" --warmup "$warm" --export-json "$json" "$@"; then
+        return 1
+    fi
+    mapfile -t med < <(medians "$json")
+}
+
+# ---------------------------------------------------------------- (a) start-up
+if selected a; then
+    section "(a) start-up: rtmp vs GNU mktemp, same arguments (TMPDIR on tmpfs)"
+    # The created files/dirs are removed before each run by a shell-free prepare command.
+    prepare="find $(q "$tmp") -mindepth 1 -delete"
+    for variant in -u "" -d; do
+        case $variant in
+        -u) name=a-startup-u ;;
+        -d) name=a-startup-d ;;
+        *) name=a-startup-file ;;
+        esac
+        cmds=(-n "rtmp${variant:+ $variant}" "$(q "$rtmp")${variant:+ $variant}"
+            -n "GNU mktemp${variant:+ $variant}" "$(q "$gnu")${variant:+ $variant}")
+        labels=(GNU)
+        if [[ -n $busybox ]]; then
+            cmds+=(-n "busybox mktemp${variant:+ $variant}" "$(q "$busybox") mktemp${variant:+ $variant}")
+            labels+=(busybox)
+        fi
+        if [[ -n $uu ]]; then
+            cmds+=(-n "uutils mktemp${variant:+ $variant}" "$(q "$uu")${variant:+ $variant}")
+            labels+=(uutils)
+        fi
+        extra=()
+        if [[ $variant != -u ]]; then
+            extra=(--prepare "$prepare")
+        fi
+        if bench "$a_runs" "$a_warm" "${extra[@]}" "${cmds[@]}" && ((${#med[@]} == ${#labels[@]} + 1)); then
+            figure "$name" "${med[0]}" "${med[1]}" GNU 1.00
+            for ((i = 1; i < ${#labels[@]}; i++)); do
+                figure "$name-vs-${labels[i]}" "${med[0]}" "${med[i + 1]}" "${labels[i]}"
+            done
+        else
+            failed "$name" 1.00
+        fi
+        find "$tmp" -mindepth 1 -delete
+    done
+fi
+
+# ---------------------------------------------------------------- (b) exec
+if selected b; then
+    section "(b) exec: rtmp -d --exec true vs dash + mktemp -d + trap rm -rf"
+    if [[ -z $dash ]]; then
+        say "dash not found (/usr/bin/dash, /bin/dash): skipping (b); install: apt-get install dash"
+        failed b-exec 0.50
+    else
+        # $0 is GNU mktemp, so no path is nested inside the script's quoting.
+        # shellcheck disable=SC2016 # expanded by dash, not here
+        wrapper='t=$("$0" -d) && trap "rm -rf \"\$t\"" EXIT && true "$t"'
+        if bench "$b_runs" "$b_warm" \
+            -n "rtmp -d --exec true" "$(q "$rtmp") -d --exec true" \
+            -n "dash mktemp -d + trap" "$(q "$dash") -c $(q "$wrapper") $(q "$gnu")" &&
+            ((${#med[@]} == 2)); then
+            figure b-exec "${med[0]}" "${med[1]}" dash+mktemp 0.50
+        else
+            failed b-exec 0.50
+        fi
+        find "$tmp" -mindepth 1 -delete
+    fi
+fi
+
+# ---------------------------------------------------------------- (c) tree cleanup
+if selected c; then
+    section "(c) tree cleanup: 20 000 files in 100 dirs, rtmp -d --exec vs sh + mktemp -d + rm -rf"
+    if [[ -z $py ]]; then
+        say "python3 not found: skipping (c) (the populate program is a python3 script)"
+        failed c-tree 1.00
+    else
+        pop=$scratch/populate.py
+        cat >"$pop" <<'EOF'
+# populate.py DIR: 100 directories of 200 empty files each (20 000 files) under DIR.
+import os, sys
+root = sys.argv[1]
+flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY
+for i in range(100):
+    d = os.path.join(root, "d%03d" % i)
+    os.mkdir(d)
+    for j in range(200):
+        os.close(os.open(os.path.join(d, "f%03d" % j), flags, 0o600))
+EOF
+        # shellcheck disable=SC2016 # expanded by sh, not here
+        anchor='d=$("$0" -d) && "$1" "$2" "$d" && rm -rf "$d"'
+        if bench "$c_runs" "$c_warm" \
+            -n "rtmp -d --exec populate" "$(q "$rtmp") -d --exec $(q "$py") $(q "$pop")" \
+            -n "sh mktemp -d; populate; rm -rf" "/bin/sh -c $(q "$anchor") $(q "$gnu") $(q "$py") $(q "$pop")" &&
+            ((${#med[@]} == 2)); then
+            figure c-tree "${med[0]}" "${med[1]}" sh+mktemp+rm 1.00
+            left=$(find "$tmp" -mindepth 1 -maxdepth 1 | wc -l)
+            if ((left > 0)); then
+                say "warning: $left entries left in TMPDIR after (c): a tree was not removed"
+            fi
+        else
+            failed c-tree 1.00
+        fi
+        find "$tmp" -mindepth 1 -delete
+    fi
+fi
+
+# ---------------------------------------------------------------- (d) RSS and size
+if selected d; then
+    section "(d) peak RSS of -u ($d_runs runs each, median) and binary size"
+    time_bin=""
+    if [[ -x /usr/bin/time ]] && /usr/bin/time -f %M -o /dev/null true >/dev/null 2>&1; then
+        time_bin=/usr/bin/time
+    fi
+    rss_file=$scratch/rss
+    # rss_once CMD...: peak RSS (KiB) of one run of CMD.
+    rss_once() {
+        if [[ -n $time_bin ]]; then
+            "$time_bin" -f %M -o "$rss_file" -- "$@" >/dev/null 2>&1
+            tail -n 1 -- "$rss_file"
+        else
+            # getrusage fallback: the child's peak includes the pages it had before exec
+            # (a copy of python's), so the floor is python's own RSS: coarse.
+            "$py" - "$@" <<'EOF'
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+EOF
+        fi
+    }
+    # rss_median CMD...: median of d_runs runs.
+    rss_median() {
+        local i
+        for ((i = 0; i < d_runs; i++)); do
+            rss_once "$@"
+        done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+    }
+    if [[ -n $time_bin || -n $py ]]; then
+        if [[ -n $time_bin ]]; then
+            say "method: $time_bin -f %M (its floor, /usr/bin/true: $(rss_median true) KiB)"
+        else
+            say "method: python3 getrusage(RUSAGE_CHILDREN) fallback (floor, /usr/bin/true: $(rss_median true) KiB;"
+            say "        readings at the floor are inconclusive; install GNU time: apt-get install time)"
+        fi
+        r_rss=$(rss_median "$rtmp" -u)
+        g_rss=$(rss_median "$gnu" -u)
+        if [[ $r_rss =~ ^[0-9]+$ && $g_rss =~ ^[0-9]+$ ]]; then
+            delta=$((r_rss - g_rss))
+            verdict=FAIL
+            if ((delta <= 1024)); then
+                verdict=PASS
+            fi
+            record "d-rss-u: rtmp $r_rss KiB vs GNU $g_rss KiB (delta $(printf '%+d' "$delta") KiB) budget <= +1024 KiB: $verdict" budget
+        else
+            failed d-rss-u "+1024 KiB"
+        fi
+        if [[ -n $busybox ]]; then
+            record "d-rss-u-busybox: busybox mktemp -u $(rss_median "$busybox" mktemp -u) KiB informational"
+        fi
+        if [[ -n $uu ]]; then
+            record "d-rss-u-uutils: uutils mktemp -u $(rss_median "$uu" -u) KiB informational"
+        fi
+        find "$tmp" -mindepth 1 -delete
+    else
+        say "neither /usr/bin/time nor python3: cannot measure RSS (install: apt-get install time)"
+        failed d-rss-u "+1024 KiB"
+    fi
+
+    # strip_state FILE: "stripped", "not stripped" or "strip state unknown".
+    strip_state() {
+        local desc
+        if command -v file >/dev/null 2>&1; then
+            desc=$(file -bL -- "$1")
+            case $desc in
+            *"not stripped"*) echo "not stripped" ;;
+            *stripped*) echo stripped ;;
+            *) echo "strip state unknown" ;;
+            esac
+        else
+            echo "strip state unknown: file(1) absent, apt-get install file"
+        fi
+    }
+    r_size=$(stat -L -c %s -- "$rtmp")
+    g_size=$(stat -L -c %s -- "$gnu")
+    record "d-size: rtmp $r_size bytes ($((r_size / 1024)) KiB, $(strip_state "$rtmp")) vs GNU mktemp $g_size bytes ($((g_size / 1024)) KiB, $(strip_state "$gnu")) informational"
+fi
+
+# ---------------------------------------------------------------- summary
+section summary
+if ((${#results[@]} > 0)); then
+    printf '%s\n' "${results[@]}"
+fi
+say "budget: $met of $total met"
+exit 0
