@@ -1,0 +1,374 @@
+//! `--exec` mode and signals, through the real binary (SPEC.md C "Exit status" and "Signals"):
+//! a child's signal death becomes rtmp's, signals sent to rtmp reach the child exactly once,
+//! Ctrl-C on a terminal is not sent twice, and rtmp never exits before its child.
+//!
+//! Children announce readiness by creating a file (written atomically, holding the path) and
+//! the tests poll for it; no test relies on a fixed long sleep.
+
+#[path = "testenv/child.rs"]
+mod child;
+mod testenv;
+
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use child::{
+    PtySession, aux_dir, exists, log_lines, reported_path, send, spawn_piped, wait_for_file,
+    wait_output, wait_until,
+};
+use nix::libc;
+use testenv::TestEnv;
+
+// ---------------------------------------------------------------- signal death
+
+/// Runs a child that kills itself with `sig` and checks rtmp died of the same signal, without
+/// a core dump, and removed the path (the child reports it in `path` first).
+fn child_dies_of(sig: i32, name: &str, dir: bool) {
+    let env = TestEnv::new();
+    let aux = aux_dir();
+    let script = format!(
+        "ulimit -c 0; cd \"$AUX\" && printf '%s' \"$RTMP_PATH\" > path && kill -{name} $$; exit 9"
+    );
+    let mut cmd = env.rtmp_cmd(if dir { &["-d"][..] } else { &[][..] });
+    cmd.args(["--exec", "sh", "-c", &script, "sh"])
+        .env("AUX", aux.path());
+    let run = env.run_cmd(cmd);
+    assert_eq!(
+        run.status().signal(),
+        Some(sig),
+        "rtmp must die of SIG{name}{}",
+        run.context()
+    );
+    assert!(!run.status().core_dumped(), "core dumped{}", run.context());
+    run.stdout("").stderr("").nothing_left();
+    let path = reported_path(&aux.path().join("path"));
+    assert!(
+        !path.as_os_str().is_empty(),
+        "child did not run{}",
+        run.context()
+    );
+    assert!(!exists(&path), "{path:?} left behind");
+}
+
+#[test]
+fn child_killed_by_term_kills_rtmp_with_term() {
+    child_dies_of(libc::SIGTERM, "TERM", false);
+}
+
+#[test]
+fn child_killed_by_int_kills_rtmp_with_int() {
+    child_dies_of(libc::SIGINT, "INT", true);
+}
+
+#[test]
+fn child_killed_by_kill_kills_rtmp_with_kill() {
+    child_dies_of(libc::SIGKILL, "KILL", true);
+}
+
+#[test]
+fn child_killed_by_hup_and_usr1_kill_rtmp_alike() {
+    child_dies_of(libc::SIGHUP, "HUP", false);
+    child_dies_of(libc::SIGUSR1, "USR1", true);
+}
+
+/// rtmp is started with core dumps allowed (soft RLIMIT_CORE raised to the hard limit) in the
+/// scratch directory; the child forbids its own. No `core` file may appear, and the status
+/// must not say "core dumped".
+#[test]
+fn child_killed_by_quit_leaves_no_core_dump() {
+    let env = TestEnv::new();
+    let mut cmd = env.rtmp_cmd(["--exec", "sh", "-c", "ulimit -c 0; kill -QUIT $$"]);
+    // SAFETY: getrlimit/setrlimit are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut lim = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            if libc::getrlimit(libc::RLIMIT_CORE, &mut lim) == 0 {
+                lim.rlim_cur = lim.rlim_max;
+                libc::setrlimit(libc::RLIMIT_CORE, &lim);
+            }
+            Ok(())
+        });
+    }
+    let run = env.run_cmd(cmd);
+    assert_eq!(
+        run.status().signal(),
+        Some(libc::SIGQUIT),
+        "{}",
+        run.context()
+    );
+    assert!(
+        !run.status().core_dumped(),
+        "rtmp dumped core{}",
+        run.context()
+    );
+    // The scratch tree must be as before: no `core` or `core.PID` file.
+    run.nothing_left();
+}
+
+// ---------------------------------------------------------------- forwarding
+
+/// The child for forwarding tests: traps `$SIG`, logs every delivery to `$LOG`, announces
+/// readiness by atomically creating `$READY` (holding the path), waits for the signal, then
+/// stays alive ~0.25 s more (so that a duplicate delivery would be logged too) and exits with
+/// `$CODE`. It gives up after ~20 s so that a broken rtmp cannot leave it running.
+const TRAPPER: &str = r#"
+trap 'echo "$SIG" >> "$LOG"; got=1' "$SIG"
+printf '%s' "$RTMP_PATH" > "$READY.tmp" && mv "$READY.tmp" "$READY"
+i=0
+while [ -z "$got" ]; do
+  sleep 0.02 & wait $!
+  i=$((i + 1))
+  if [ "$i" -ge 1000 ]; then echo timeout >> "$LOG"; exit 99; fi
+done
+n=0
+while [ "$n" -lt 5 ]; do sleep 0.05 & wait $!; n=$((n + 1)); done
+echo end >> "$LOG"
+exit "$CODE"
+"#;
+
+struct Trapper {
+    env: TestEnv,
+    aux: tempfile::TempDir,
+    before: Vec<String>,
+}
+
+impl Trapper {
+    fn new() -> Self {
+        let env = TestEnv::new();
+        let before = env.listing();
+        Trapper {
+            env,
+            aux: aux_dir(),
+            before,
+        }
+    }
+
+    fn file(&self, name: &str) -> std::path::PathBuf {
+        self.aux.path().join(name)
+    }
+
+    /// The rtmp command running [`TRAPPER`] for signal `name`, exiting with `code`.
+    fn command(&self, dir: bool, name: &str, code: u8) -> std::process::Command {
+        let mut cmd = self.env.rtmp_cmd(if dir { &["-d"][..] } else { &[][..] });
+        cmd.args(["--exec", "sh", "-c", TRAPPER, "sh"])
+            .env("SIG", name)
+            .env("LOG", self.file("log"))
+            .env("READY", self.file("ready"))
+            .env("CODE", code.to_string());
+        cmd
+    }
+
+    fn wait_ready(&self) -> std::path::PathBuf {
+        wait_for_file(&self.file("ready"));
+        let path = reported_path(&self.file("ready"));
+        assert!(exists(&path), "{path:?} missing while the child runs");
+        path
+    }
+
+    #[track_caller]
+    fn check_gone(&self, path: &Path) {
+        assert!(!exists(path), "{path:?} left behind");
+        assert_eq!(self.env.listing(), self.before, "something was left behind");
+    }
+}
+
+/// `kill -SIG <rtmp pid>`: the child sees the signal exactly once, rtmp waits for it and exits
+/// with its status, and the path is gone.
+fn forwarded_once(sig: i32, name: &str, dir: bool) {
+    let t = Trapper::new();
+    let child = spawn_piped(t.command(dir, name, 5));
+    let pid = child.id();
+    let path = t.wait_ready();
+    send(pid, sig);
+    let out = wait_output(child);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "rtmp status {:?}, stderr {:?}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"");
+    assert_eq!(out.stderr, b"");
+    assert_eq!(
+        log_lines(&t.file("log")),
+        vec![name.to_owned(), "end".to_owned()],
+        "the child must see SIG{name} exactly once"
+    );
+    t.check_gone(&path);
+}
+
+#[test]
+fn term_sent_to_rtmp_reaches_the_child_once() {
+    forwarded_once(libc::SIGTERM, "TERM", true);
+}
+
+#[test]
+fn hup_sent_to_rtmp_reaches_the_child_once() {
+    forwarded_once(libc::SIGHUP, "HUP", false);
+}
+
+#[test]
+fn usr1_sent_to_rtmp_reaches_the_child_once() {
+    forwarded_once(libc::SIGUSR1, "USR1", true);
+}
+
+#[test]
+fn int_and_usr2_sent_to_rtmp_reach_the_child_once() {
+    forwarded_once(libc::SIGINT, "INT", false);
+    forwarded_once(libc::SIGUSR2, "USR2", true);
+}
+
+/// Ctrl-C typed on the terminal goes to the whole foreground group (rtmp and the child); rtmp
+/// must not send it again.
+#[test]
+fn ctrl_c_on_a_terminal_reaches_the_child_once() {
+    let t = Trapper::new();
+    let mut session = PtySession::spawn(t.command(true, "INT", 6));
+    let path = t.wait_ready();
+    session.type_bytes(b"\x03");
+    let (status, text) = session.finish();
+    assert_eq!(
+        status.code(),
+        Some(6),
+        "status {status:?}, terminal: {text:?}"
+    );
+    assert_eq!(
+        log_lines(&t.file("log")),
+        vec!["INT".to_owned(), "end".to_owned()],
+        "the child must see Ctrl-C exactly once; terminal: {text:?}"
+    );
+    t.check_gone(&path);
+}
+
+/// Ctrl-C on a terminal with a child that does not catch it: both die of SIGINT, rtmp removes
+/// the path first.
+#[test]
+fn ctrl_c_on_a_terminal_kills_rtmp_with_int_after_cleanup() {
+    let env = TestEnv::new();
+    let aux = aux_dir();
+    let before = env.listing();
+    let mut cmd = env.rtmp_cmd([
+        "-d",
+        "--exec",
+        "sh",
+        "-c",
+        "printf '%s' \"$RTMP_PATH\" > \"$READY.tmp\" && mv \"$READY.tmp\" \"$READY\"; exec sleep 20",
+        "sh",
+    ]);
+    let ready = aux.path().join("ready");
+    cmd.env("READY", &ready);
+    let mut session = PtySession::spawn(cmd);
+    wait_for_file(&ready);
+    let path = reported_path(&ready);
+    session.type_bytes(b"\x03");
+    let (status, text) = session.finish();
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGINT),
+        "status {status:?}, terminal: {text:?}"
+    );
+    assert!(!exists(&path), "{path:?} left behind");
+    assert_eq!(env.listing(), before);
+}
+
+/// A child that catches TERM and keeps running until told to stop: rtmp forwards TERM and stays
+/// alive (not reaped, not a zombie) as long as the child runs.
+#[test]
+fn rtmp_never_exits_before_its_child() {
+    let env = TestEnv::new();
+    let aux = aux_dir();
+    let before = env.listing();
+    let script = r#"
+trap 'echo TERM >> "$LOG"' TERM
+printf '%s' "$RTMP_PATH" > "$READY.tmp" && mv "$READY.tmp" "$READY"
+i=0
+while [ ! -e "$GO" ]; do
+  sleep 0.02 & wait $!
+  i=$((i + 1))
+  if [ "$i" -ge 1000 ]; then exit 99; fi
+done
+exit 4
+"#;
+    let mut cmd = env.rtmp_cmd(["--exec", "sh", "-c", script, "sh"]);
+    let (log, ready, go) = (
+        aux.path().join("log"),
+        aux.path().join("ready"),
+        aux.path().join("go"),
+    );
+    cmd.env("LOG", &log).env("READY", &ready).env("GO", &go);
+    let mut rtmp = spawn_piped(cmd);
+    let pid = rtmp.id();
+    wait_for_file(&ready);
+    let path = reported_path(&ready);
+    send(pid, libc::SIGTERM);
+    // rtmp got TERM and passed it on.
+    wait_until("the child to log TERM", || !log_lines(&log).is_empty());
+    // For a while after that, rtmp must still be running, with the path in place.
+    let until = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < until {
+        assert!(
+            rtmp.try_wait().expect("try_wait").is_none(),
+            "rtmp exited while its child was still running"
+        );
+        assert!(
+            exists(&path),
+            "path removed while the child was still running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A second TERM is forwarded too, and rtmp still waits.
+    send(pid, libc::SIGTERM);
+    wait_until("the child to log the second TERM", || {
+        log_lines(&log).len() == 2
+    });
+    assert!(rtmp.try_wait().expect("try_wait").is_none());
+    std::fs::write(&go, "").expect("create go");
+    let out = wait_output(rtmp);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert_eq!(log_lines(&log), vec!["TERM".to_owned(), "TERM".to_owned()]);
+    assert!(!exists(&path), "{path:?} left behind");
+    assert_eq!(env.listing(), before);
+}
+
+/// A child that ignores TERM outright: rtmp keeps waiting for it after TERM.
+#[test]
+fn rtmp_waits_for_a_child_that_ignores_term() {
+    let env = TestEnv::new();
+    let aux = aux_dir();
+    let script = r#"
+trap '' TERM
+printf '%s' "$RTMP_PATH" > "$READY.tmp" && mv "$READY.tmp" "$READY"
+i=0
+while [ ! -e "$GO" ]; do
+  sleep 0.02
+  i=$((i + 1))
+  if [ "$i" -ge 1000 ]; then exit 99; fi
+done
+exit 0
+"#;
+    let mut cmd = env.rtmp_cmd(["-d", "--exec", "sh", "-c", script, "sh"]);
+    let (ready, go) = (aux.path().join("ready"), aux.path().join("go"));
+    cmd.env("READY", &ready).env("GO", &go);
+    let mut rtmp = spawn_piped(cmd);
+    wait_for_file(&ready);
+    let path = reported_path(&ready);
+    send(rtmp.id(), libc::SIGTERM);
+    let until = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < until {
+        assert!(
+            rtmp.try_wait().expect("try_wait").is_none(),
+            "rtmp exited while its child was still running"
+        );
+        assert!(exists(&path));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::write(&go, "").expect("create go");
+    let out = wait_output(rtmp);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(!exists(&path), "{path:?} left behind");
+}
