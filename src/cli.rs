@@ -8,6 +8,7 @@
 //! exit 2. No other module depends on clap.
 
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
@@ -255,7 +256,7 @@ impl UsageError {
 /// 'z'`, `option '--d' is ambiguous; possibilities: ...`), or one of rtmp's own rules for
 /// `--exec`.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Action, UsageError> {
-    let args: Vec<OsString> = args.into_iter().collect();
+    let args = resolve_gnu_prefixes(args.into_iter().collect());
     let exec_mode = mentions_exec(&args);
     let command = Cli::command();
     let argv = std::iter::once(OsString::from("rtmp")).chain(args.iter().cloned());
@@ -359,11 +360,87 @@ fn mentions_exec(args: &[OsString]) -> bool {
     args.iter()
         .map(|a| a.as_encoded_bytes())
         .take_while(|a| *a != b"--")
-        .any(|a| {
-            let name = a.split(|&b| b == b'=').next().unwrap_or(a);
-            (name.len() >= b"--exe".len() && b"--exec".starts_with(name))
-                || (name.len() >= b"--sh".len() && b"--shell".starts_with(name))
-        })
+        .any(|a| starts_exec(a) || spells_long(a, "shell", 4))
+}
+
+/// True when `word` spells `--exec` (or an unambiguous prefix, `=value` allowed): the words after
+/// it are the command's, never rtmp's options.
+fn starts_exec(word: &[u8]) -> bool {
+    spells_long(word, "exec", 5)
+}
+
+/// True when `word` is `--NAME` or a prefix of it at least `min_len` bytes long, with an optional
+/// `=value`.
+fn spells_long(word: &[u8], name: &str, min_len: usize) -> bool {
+    let flag = word.split(|&b| b == b'=').next().unwrap_or(word);
+    let full = format!("--{name}");
+    flag.len() >= min_len && full.as_bytes().starts_with(flag)
+}
+
+/// GNU mktemp's long options (coreutils `mktemp.c`, `longopts`).
+const GNU_LONG_OPTIONS: &[&str] = &[
+    "directory",
+    "dry-run",
+    "quiet",
+    "suffix",
+    "tmpdir",
+    "help",
+    "version",
+];
+
+/// Keeps GNU's meaning of long-option prefixes that rtmp's own options would make ambiguous:
+/// `--s` is `--suffix` in every script written for GNU mktemp, even though rtmp also has
+/// `--shell`. A prefix that is ambiguous for GNU too (`--d`) is left for the usual error.
+/// Stops at `--` and at `--exec`, whose following words belong to the command.
+fn resolve_gnu_prefixes(args: Vec<OsString>) -> Vec<OsString> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut words = args.into_iter();
+    while let Some(word) = words.next() {
+        let bytes = word.as_encoded_bytes();
+        if bytes == b"--" || starts_exec(bytes) {
+            out.push(word);
+            out.extend(words);
+            break;
+        }
+        let Some(rest) = bytes.strip_prefix(b"--") else {
+            // `-p DIR` (also at the end of a cluster, `-dp DIR`): DIR is not an option.
+            let takes_value = bytes.len() > 1 && bytes[0] == b'-' && bytes.ends_with(b"p");
+            out.push(word);
+            if takes_value {
+                out.extend(words.next());
+            }
+            continue;
+        };
+        let (name, value) = match rest.iter().position(|&b| b == b'=') {
+            Some(i) => (&rest[..i], Some(&rest[i..])),
+            None => (rest, None),
+        };
+        let gnu: Vec<&str> = GNU_LONG_OPTIONS
+            .iter()
+            .copied()
+            .filter(|o| o.as_bytes().starts_with(name))
+            .collect();
+        // Only a strict prefix of a GNU option can need help, and only when rtmp's own options
+        // make it ambiguous; full names (what scripts use) never build the option list.
+        let resolved = match gnu.as_slice() {
+            [only] if !name.is_empty() && name != only.as_bytes() => {
+                let rtmp_candidates = long_options_with_prefix(&String::from_utf8_lossy(name));
+                (rtmp_candidates.len() > 1).then(|| {
+                    let mut spelled = format!("--{only}").into_bytes();
+                    spelled.extend_from_slice(value.unwrap_or_default());
+                    // ASCII was added in front of bytes split at ASCII: still the user's bytes.
+                    OsString::from_vec(spelled)
+                })
+            }
+            _ => None,
+        };
+        let separate_value = value.is_none() && gnu == ["suffix"];
+        out.push(resolved.unwrap_or(word));
+        if separate_value {
+            out.extend(words.next());
+        }
+    }
+    out
 }
 
 /// Rewrites a clap error in getopt's words (glibc `getopt_long`).
@@ -439,4 +516,140 @@ fn long_options_with_prefix(prefix: &str) -> Vec<String> {
         .into_iter()
         .filter(|l| l.starts_with(prefix))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_words(words: &[&str]) -> Result<Action, UsageError> {
+        parse(words.iter().map(OsString::from))
+    }
+
+    fn request(words: &[&str]) -> Request {
+        match parse_words(words) {
+            Ok(Action::Create(r)) => r,
+            other => panic!("{words:?} gave {other:?}"),
+        }
+    }
+
+    fn usage_error(words: &[&str]) -> UsageError {
+        match parse_words(words) {
+            Err(e) => e,
+            other => panic!("{words:?} gave {other:?}"),
+        }
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn last_of_p_and_tmpdir_wins() {
+        assert_eq!(
+            request(&["-p", "a", "--tmpdir=b"]).tmpdir_arg,
+            Some("b".into())
+        );
+        assert_eq!(
+            request(&["--tmpdir=b", "-p", "a"]).tmpdir_arg,
+            Some("a".into())
+        );
+        // A bare --tmpdir after -p resets the directory to $TMPDIR, as in GNU.
+        let r = request(&["-p", "a", "--tmpdir", "fooXXX"]);
+        assert_eq!((r.tmpdir_option, r.tmpdir_arg), (true, None));
+        assert_eq!(r.templates, vec![OsString::from("fooXXX")]);
+    }
+
+    #[test]
+    fn last_suffix_wins_and_options_follow_operands() {
+        let r = request(&["aXXX", "--suffix=.a", "-u", "--suffix", ".b"]);
+        assert_eq!(r.suffix, Some(".b".into()));
+        assert!(r.dry_run);
+    }
+
+    #[test]
+    fn gnu_prefixes_keep_their_gnu_meaning() {
+        assert_eq!(request(&["--s=.txt", "aXXX"]).suffix, Some(".txt".into()));
+        assert_eq!(
+            request(&["--s", ".txt", "aXXX"]).suffix,
+            Some(".txt".into())
+        );
+        assert!(request(&["--sh"]).exec.is_some());
+        assert_eq!(
+            usage_error(&["--d"]).message,
+            "option '--d' is ambiguous; possibilities: '--directory' '--dry-run'"
+        );
+    }
+
+    #[test]
+    fn words_after_exec_are_the_commands() {
+        let r = request(&["-d", "--exec", "grep", "--s", "-d", "x"]);
+        let exec = r.exec.expect("exec mode");
+        assert_eq!(
+            exec.command,
+            ExecCommand::Argv(["grep", "--s", "-d", "x"].map(OsString::from).to_vec())
+        );
+        let r = request(&["--exec", "--", "ls", "-l"]);
+        assert_eq!(
+            r.exec.expect("exec mode").command,
+            ExecCommand::Argv(["ls", "-l"].map(OsString::from).to_vec())
+        );
+    }
+
+    #[test]
+    fn usage_errors_use_getopt_wording() {
+        assert_eq!(usage_error(&["-z"]).message, "invalid option -- 'z'");
+        assert_eq!(
+            usage_error(&["--foo=bar"]).message,
+            "unrecognized option '--foo=bar'"
+        );
+        assert_eq!(
+            usage_error(&["-p"]).message,
+            "option requires an argument -- 'p'"
+        );
+        assert_eq!(
+            usage_error(&["--suffix"]).message,
+            "option '--suffix' requires an argument"
+        );
+        assert_eq!(
+            usage_error(&["--directory=x"]).message,
+            "option '--directory' doesn't allow an argument"
+        );
+        assert!(!usage_error(&["-z"]).exec_mode);
+    }
+
+    #[test]
+    fn usage_errors_with_exec_are_exec_mode() {
+        for words in [
+            &["-u", "--exec", "true"][..],
+            &["aXXX", "bXXX", "--exec", "true"],
+            &["--exec"],
+            &["--export-tmpdir", "--exec", "true"],
+            &["--cd", "--exec", "true"],
+            &["--shell", "--exec", "true"],
+            &["-z", "--exe", "true"],
+        ] {
+            assert!(usage_error(words).exec_mode, "{words:?}");
+        }
+        assert!(!usage_error(&["--keep-on-failure"]).exec_mode);
+    }
+
+    #[test]
+    fn shell_implies_directory_and_cd() {
+        let r = request(&["--shell", "-p", "x", "work.XXXX"]);
+        assert_eq!(r.kind, Kind::Directory);
+        let exec = r.exec.expect("exec mode");
+        assert_eq!(exec.command, ExecCommand::Shell);
+        assert!(exec.cd);
+    }
+
+    #[test]
+    fn help_and_version_actions() {
+        assert_eq!(parse_words(&["-h"]), Ok(Action::Help { long: false }));
+        assert_eq!(parse_words(&["--help"]), Ok(Action::Help { long: true }));
+        assert_eq!(parse_words(&["--he"]), Ok(Action::Help { long: true }));
+        assert_eq!(parse_words(&["-V"]), Ok(Action::Version));
+        assert_eq!(parse_words(&["--version"]), Ok(Action::Version));
+    }
 }
