@@ -90,6 +90,7 @@ impl std::error::Error for CreateError {}
 /// Output: the created name. Errors: [`CreateError`] with the OS error; a full name space is
 /// `File exists` after tempfile's bounded retries.
 pub fn create(plan: &Plan, kind: Kind, dry_run: bool) -> Result<Created, CreateError> {
+    seed_names_from_os();
     let fail = |source| CreateError {
         kind,
         template: plan.template(),
@@ -122,6 +123,19 @@ pub fn create(plan: &Plan, kind: Kind, dry_run: bool) -> Result<Created, CreateE
         absolute,
         kind,
     })
+}
+
+/// Seeds the name generator from the OS (SPEC.md A3, as GNU's `gen_tempname` uses getrandom).
+///
+/// tempfile forks its generator from fastrand's thread-local one, which fastrand seeds from a
+/// hash of the clock and the thread id; tempfile itself only reseeds from the OS after three
+/// collisions. Seeding here makes even the first name unpredictable. If the OS has no random
+/// bytes to give, fastrand's own seed stays: names are then guessable, but creation is still
+/// `O_EXCL`, so a guess can only cost an attempt, never hand over the file.
+fn seed_names_from_os() {
+    if let Ok(seed) = getrandom::u64() {
+        fastrand::seed(seed);
+    }
 }
 
 /// `O_CREAT|O_EXCL|O_CLOEXEC`, mode 0600: never opens an existing name or follows a symlink.
