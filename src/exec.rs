@@ -9,12 +9,14 @@
 use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use crate::cleanup::remove_created;
 use crate::cli::{Exec, ExecCommand, Request};
 use crate::create::{Created, create};
 use crate::errors::os_error_text;
+use crate::guardian::Guardian;
 use crate::mktemp::plans;
 use crate::output::warn;
 use crate::status::Outcome;
@@ -60,6 +62,16 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
         let _ = remove_created(&created.absolute);
         return Outcome::Signaled(sig);
     }
+    // Dropped (dismissed and reaped) only when this function returns, after `finish`: from
+    // here on a `kill -9` of rtmp still gets the path removed once the child is gone.
+    let guardian = match Guardian::start(&created.absolute) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            // The watchdog only matters if rtmp is killed; do not refuse to run without it.
+            warn(&format!("cannot start the guardian: {}", os_error_text(&e)));
+            None
+        }
+    };
     let words = match &exec.command {
         ExecCommand::Argv(words) => words.clone(),
         ExecCommand::Shell => vec![user_shell()],
@@ -76,7 +88,13 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
             child_path.to_string_lossy()
         ));
     }
-    let command = child_command(&words, exec, child_path);
+    let mut command = child_command(&words, exec, child_path);
+    if let Some(guardian) = &guardian {
+        // SAFETY: the announcer only calls getpid and send (async-signal-safe), no allocation.
+        unsafe {
+            command.pre_exec(guardian.announcer());
+        }
+    }
     let end = match supervisor.run(command) {
         Ok(end) => end,
         Err(SpawnError::WaitFailed(e)) => {
