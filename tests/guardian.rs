@@ -188,3 +188,92 @@ fn keep_on_failure_survives_the_guardian() {
     // The guardian was dismissed, not left to remove the kept directory.
     assert_eq!(fs::read_dir(env.tmpdir()).expect("ls").count(), 1);
 }
+
+#[test]
+fn anonymous_file_is_usable_and_never_appears() {
+    let env = TestEnv::new();
+    let script = r#"ls -A "$TMPDIR"; echo hi > "$1"; cat "$1"; printf '%s\n' "$RTMP_PATH""#;
+    let out = env
+        .rtmp_cmd(["--anonymous", "--exec", "sh", "-c", script, "sh", "{}"])
+        .output()
+        .expect("run rtmp");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    // Nothing listed by `ls -A`: the directory stayed empty while the child ran.
+    assert_eq!(lines.len(), 2, "{stdout:?}");
+    assert_eq!(lines[0], "hi");
+    assert!(
+        lines[1]
+            .strip_prefix("/dev/fd/")
+            .is_some_and(|n| n.parse::<u32>().is_ok()),
+        "{stdout:?}"
+    );
+    assert_eq!(fs::read_dir(env.tmpdir()).expect("ls").count(), 0);
+    assert!(guardians_under(env.root()).is_empty());
+}
+
+#[test]
+fn anonymous_path_is_appended_without_placeholder() {
+    let env = TestEnv::new();
+    let out = env
+        .rtmp_cmd([
+            "--anonymous",
+            "--exec",
+            "sh",
+            "-c",
+            r#"test -w "$1" && echo "$1""#,
+            "sh",
+        ])
+        .output()
+        .expect("run rtmp");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("/dev/fd/"));
+}
+
+#[test]
+fn anonymous_exit_status_is_the_childs() {
+    let env = TestEnv::new();
+    for (script, code) in [("exit 0", 0), ("exit 7", 7)] {
+        let out = env
+            .rtmp_cmd(["--anonymous", "--exec", "sh", "-c", script])
+            .output()
+            .expect("run rtmp");
+        assert_eq!(out.status.code(), Some(code), "{script}");
+    }
+    assert_eq!(fs::read_dir(env.tmpdir()).expect("ls").count(), 0);
+}
+
+#[test]
+fn anonymous_usage_errors_exit_125() {
+    let env = TestEnv::new();
+    for (args, message) in [
+        (
+            &["--anonymous"][..],
+            "rtmp: option '--anonymous' requires --exec\n",
+        ),
+        (
+            &["--anonymous", "-d", "--exec", "true"][..],
+            "rtmp: --anonymous cannot be combined with --directory\n",
+        ),
+        (
+            &["--anonymous", "-u", "--exec", "true"][..],
+            "rtmp: --dry-run cannot be combined with --exec\n",
+        ),
+        (
+            &["--anonymous", "a.XXX", "b.XXX", "--exec", "true"][..],
+            "rtmp: --exec takes at most one template\n",
+        ),
+        (
+            &["--anonymous", "--shell"][..],
+            "rtmp: --anonymous cannot be combined with --shell\n",
+        ),
+    ] {
+        let out = env.rtmp_cmd(args).output().expect("run rtmp");
+        assert_eq!(out.status.code(), Some(125), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with(message), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
+    assert_eq!(fs::read_dir(env.tmpdir()).expect("ls").count(), 0);
+}
