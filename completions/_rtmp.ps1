@@ -35,6 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtmp' -ScriptBlock {
             [CompletionResult]::new('--export-tmpdir', '--export-tmpdir', [CompletionResultType]::ParameterName, 'With -d: set TMPDIR to the new directory for CMD')
             [CompletionResult]::new('--keep-on-failure', '--keep-on-failure', [CompletionResultType]::ParameterName, 'Keep the path if CMD fails or dies of a signal')
             [CompletionResult]::new('--cd', '--cd', [CompletionResultType]::ParameterName, 'With -d: run CMD inside the new directory')
+            [CompletionResult]::new('--anonymous', '--anonymous', [CompletionResultType]::ParameterName, 'With --exec, files only: the file never has a name')
             [CompletionResult]::new('--shell', '--shell', [CompletionResultType]::ParameterName, 'A throwaway shell in a throwaway directory')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print a short help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print the full help, with exit statuses and examples')

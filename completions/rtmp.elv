@@ -32,6 +32,7 @@ set edit:completion:arg-completer[rtmp] = {|@words|
             cand --export-tmpdir 'With -d: set TMPDIR to the new directory for CMD'
             cand --keep-on-failure 'Keep the path if CMD fails or dies of a signal'
             cand --cd 'With -d: run CMD inside the new directory'
+            cand --anonymous 'With --exec, files only: the file never has a name'
             cand --shell 'A throwaway shell in a throwaway directory'
             cand -h 'Print a short help'
             cand --help 'Print the full help, with exit statuses and examples'

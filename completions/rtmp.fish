@@ -9,6 +9,7 @@ complete -c rtmp -s t -d 'TEMPLATE is one name in $TMPDIR, else in -p DIR, else 
 complete -c rtmp -l export-tmpdir -d 'With -d: set TMPDIR to the new directory for CMD'
 complete -c rtmp -l keep-on-failure -d 'Keep the path if CMD fails or dies of a signal'
 complete -c rtmp -l cd -d 'With -d: run CMD inside the new directory'
+complete -c rtmp -l anonymous -d 'With --exec, files only: the file never has a name'
 complete -c rtmp -l shell -d 'A throwaway shell in a throwaway directory'
 complete -c rtmp -s h -d 'Print a short help'
 complete -c rtmp -l help -d 'Print the full help, with exit statuses and examples'

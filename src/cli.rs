@@ -146,6 +146,13 @@ pub struct Cli {
     #[arg(long, help_heading = "Exec")]
     cd: bool,
 
+    /// With --exec, files only: the file never has a name
+    ///
+    /// It is made with O_TMPFILE in the template's directory and given to CMD as an open
+    /// descriptor N; {} and RTMP_PATH are /dev/fd/N. Nothing ever appears in the directory.
+    #[arg(long, help_heading = "Exec")]
+    anonymous: bool,
+
     /// A throwaway shell in a throwaway directory
     ///
     /// Same as -d --cd --exec "$SHELL" (/bin/sh when SHELL is unset or empty). The directory
@@ -221,6 +228,8 @@ pub struct Exec {
     pub keep_on_failure: bool,
     /// `--cd` (also implied by `--shell`): run in the new directory, with an absolute path.
     pub cd: bool,
+    /// `--anonymous`: an unnamed file (never a directory), passed as `/dev/fd/N`.
+    pub anonymous: bool,
 }
 
 /// The command `--exec` runs.
@@ -303,7 +312,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Action, UsageEr
 /// The `--exec` part of the request, checked against rtmp's combination rules (SPEC.md C).
 /// Usage errors here exit 125 whenever exec mode was asked for.
 fn exec_part(cli: &Cli) -> Result<Option<Exec>, UsageError> {
-    let exec_mode = cli.exec.is_some() || cli.shell;
+    // --anonymous exists only for --exec, so its misuse is an exec-mode error (125) too.
+    let exec_mode = cli.exec.is_some() || cli.shell || cli.anonymous;
     let fail = |m: &str| Err(UsageError::new(m, exec_mode));
     let command = match (&cli.exec, cli.shell) {
         (Some(_), true) => return fail("--shell cannot be combined with --exec"),
@@ -324,6 +334,7 @@ fn exec_part(cli: &Cli) -> Result<Option<Exec>, UsageError> {
                 (cli.export_tmpdir, "--export-tmpdir"),
                 (cli.keep_on_failure, "--keep-on-failure"),
                 (cli.cd, "--cd"),
+                (cli.anonymous, "--anonymous"),
             ] {
                 if given {
                     return fail(&format!("option '{name}' requires --exec"));
@@ -345,11 +356,18 @@ fn exec_part(cli: &Cli) -> Result<Option<Exec>, UsageError> {
     if cli.cd && !directory {
         return fail("--cd requires --directory");
     }
+    if cli.anonymous && cli.shell {
+        return fail("--anonymous cannot be combined with --shell");
+    }
+    if cli.anonymous && directory {
+        return fail("--anonymous cannot be combined with --directory");
+    }
     Ok(Some(Exec {
         command,
         export_tmpdir: cli.export_tmpdir,
         keep_on_failure: cli.keep_on_failure,
         cd: cli.cd || cli.shell,
+        anonymous: cli.anonymous,
     }))
 }
 

@@ -13,6 +13,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -136,6 +137,55 @@ fn seed_names_from_os() {
     if let Ok(seed) = getrandom::u64() {
         fastrand::seed(seed);
     }
+}
+
+/// `--anonymous`: a file without a name in `plan`'s directory (`""` is the current one), open
+/// read-write and close-on-exec, mode 0600 (SPEC.md E).
+///
+/// Made with `O_TMPFILE`, so no name ever appears. Where the kernel or the filesystem does not
+/// support it (`EOPNOTSUPP`, `EISDIR`, `EINVAL`), a file is created as [`create`] does and
+/// unlinked at once: the name then exists for a moment.
+///
+/// Errors: [`CreateError`] (`failed to create file via template ...`) with the OS error.
+pub fn create_anonymous(plan: &Plan) -> Result<OwnedFd, CreateError> {
+    let fail = |source| CreateError {
+        kind: Kind::File,
+        template: plan.template(),
+        source,
+    };
+    let dir = if plan.dir.is_empty() {
+        Path::new(".")
+    } else {
+        Path::new(&plan.dir)
+    };
+    let tmpfile = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(nix::libc::O_TMPFILE)
+        .mode(0o600)
+        .open(dir);
+    match tmpfile {
+        Ok(file) => return Ok(file.into()),
+        Err(e)
+            if !matches!(
+                e.raw_os_error(),
+                Some(nix::libc::EOPNOTSUPP | nix::libc::EISDIR | nix::libc::EINVAL)
+            ) =>
+        {
+            return Err(fail(e));
+        }
+        Err(_) => {}
+    }
+    seed_names_from_os();
+    let named = tempfile::Builder::new()
+        .prefix(&plan.prefix)
+        .suffix(&plan.suffix)
+        .rand_bytes(plan.x_count)
+        .make_in(dir, create_file)
+        .map_err(|e| fail(normalize_exhausted(e)))?;
+    let (file, path) = named.keep().map_err(|e| fail(e.error))?;
+    fs::remove_file(&path).map_err(fail)?;
+    Ok(file.into())
 }
 
 /// `O_CREAT|O_EXCL|O_CLOEXEC`, mode 0600: never opens an existing name or follows a symlink.

@@ -8,17 +8,21 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use crate::cleanup::remove_created;
 use crate::cli::{Exec, ExecCommand, Request};
-use crate::create::{Created, create};
+use crate::create::{Created, create, create_anonymous};
 use crate::errors::os_error_text;
+use crate::guardian::Guardian;
 use crate::mktemp::plans;
 use crate::output::warn;
 use crate::status::Outcome;
 use crate::supervise::{ChildEnd, SpawnError, Supervisor};
+use nix::libc;
 
 /// The placeholder replaced by the path in CMD and its ARGs (as `fd -x` and `find -exec`).
 const PLACEHOLDER: &[u8] = b"{}";
@@ -46,8 +50,13 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
         }
         None => return Outcome::ExecFailed,
     };
-    let created = match create(&plan, request.kind, false) {
-        Ok(c) => c,
+    let target = if exec.anonymous {
+        create_anonymous(&plan).map(Target::Anonymous)
+    } else {
+        create(&plan, request.kind, false).map(Target::Named)
+    };
+    let target = match target {
+        Ok(t) => t,
         Err(e) => {
             if !request.quiet {
                 warn(&e.to_string());
@@ -57,18 +66,34 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
     };
     if let Some(sig) = supervisor.pending_signal() {
         // Nothing ran yet: undo the creation and end the way the signal asked.
-        let _ = remove_created(&created.absolute);
+        if let Target::Named(created) = &target {
+            let _ = remove_created(&created.absolute);
+        }
         return Outcome::Signaled(sig);
     }
+    // Dropped (dismissed and reaped) only when this function returns, after `finish`: from
+    // here on a `kill -9` of rtmp still gets the path removed once the child is gone. An
+    // anonymous file has no name to remove, so it needs none.
+    let guardian = match &target {
+        Target::Named(created) => match Guardian::start(&created.absolute) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                // The watchdog only matters if rtmp is killed; do not refuse to run without it.
+                warn(&format!("cannot start the guardian: {}", os_error_text(&e)));
+                None
+            }
+        },
+        Target::Anonymous(_) => None,
+    };
     let words = match &exec.command {
         ExecCommand::Argv(words) => words.clone(),
         ExecCommand::Shell => vec![user_shell()],
     };
     // With --cd the child runs elsewhere, so a relative path would point nowhere.
-    let child_path = if exec.cd {
-        created.absolute.as_os_str()
-    } else {
-        created.path.as_os_str()
+    let child_path = match &target {
+        Target::Named(created) if exec.cd => created.absolute.clone().into_os_string(),
+        Target::Named(created) => created.path.clone(),
+        Target::Anonymous(fd) => OsString::from(format!("/dev/fd/{}", fd.as_raw_fd())),
     };
     if exec.command == ExecCommand::Shell && std::io::stderr().is_terminal() {
         warn(&format!(
@@ -76,16 +101,38 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
             child_path.to_string_lossy()
         ));
     }
-    let command = child_command(&words, exec, child_path);
+    let mut command = child_command(&words, exec, &child_path);
+    if let Target::Anonymous(fd) = &target {
+        let fd = fd.as_raw_fd();
+        // SAFETY: fcntl is async-signal-safe. Only the child's copy loses FD_CLOEXEC, so the
+        // command inherits the file as descriptor `fd` and rtmp's own copy stays close-on-exec.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    if let Some(guardian) = &guardian {
+        // SAFETY: the announcer only calls getpid and send (async-signal-safe), no allocation.
+        unsafe {
+            command.pre_exec(guardian.announcer());
+        }
+    }
     let end = match supervisor.run(command) {
         Ok(end) => end,
         Err(SpawnError::WaitFailed(e)) => {
             // The child's state is unknown and it may still run: never remove a path under a
             // running child. Say where the path is instead.
+            let kept = match &target {
+                Target::Named(created) => format!("; kept {}", created.path.to_string_lossy()),
+                Target::Anonymous(_) => String::new(),
+            };
             warn(&format!(
-                "error waiting for command: {}; kept {}",
-                os_error_text(&e),
-                created.path.to_string_lossy()
+                "error waiting for command: {}{kept}",
+                os_error_text(&e)
             ));
             return Outcome::ExecFailed;
         }
@@ -96,7 +143,7 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
                 name.unwrap_or_default(),
                 os_error_text(e.io_error())
             ));
-            let _ = finish(&created, exec, false);
+            let _ = finish(&target, exec, false);
             return match e {
                 SpawnError::NotFound(_) => Outcome::NotFound,
                 _ => Outcome::CannotRun,
@@ -110,7 +157,7 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
         ),
         ChildEnd::Signaled(sig) => (Outcome::Signaled(sig), true),
     };
-    match finish(&created, exec, child_failed) {
+    match finish(&target, exec, child_failed) {
         Ok(()) => outcome,
         // A failed cleanup only changes the status of a child that succeeded (SPEC.md C).
         Err(()) if !child_failed => Outcome::ExecFailed,
@@ -118,9 +165,20 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
     }
 }
 
+/// What `--exec` made for the child.
+enum Target {
+    /// A named file or directory, removed afterwards.
+    Named(Created),
+    /// `--anonymous`: an unnamed file, open for the child as `/dev/fd/N`; nothing to remove.
+    Anonymous(OwnedFd),
+}
+
 /// Removes the path, or keeps it with `--keep-on-failure` when the child failed. Reports a
-/// failed removal on stderr.
-fn finish(created: &Created, exec: &Exec, child_failed: bool) -> Result<(), ()> {
+/// failed removal on stderr. An anonymous file has nothing to remove or keep.
+fn finish(target: &Target, exec: &Exec, child_failed: bool) -> Result<(), ()> {
+    let Target::Named(created) = target else {
+        return Ok(());
+    };
     if child_failed && exec.keep_on_failure {
         warn(&format!("kept {}", created.path.to_string_lossy()));
         return Ok(());

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod create;
 pub mod errors;
 pub mod exec;
+pub mod guardian;
 pub mod mktemp;
 pub mod output;
 pub mod quote;

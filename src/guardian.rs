@@ -1,0 +1,432 @@
+//! The guardian: a watchdog that removes the `--exec` path when rtmp itself is killed
+//! (SPEC.md E).
+//!
+//! # Design
+//!
+//! Right after the path is created, rtmp re-executes itself (`/proc/self/exe`) as
+//! `rtmp --rtmp-internal-guardian PATH`: a fresh process image, so nothing of rtmp's state
+//! (signal handlers, buffers, threads, locks) is carried over, and the only code that runs
+//! between `fork` and `exec` is `setsid` and a few `sigaction`s. The guardian
+//!
+//! * is in its own session (`setsid` before `exec`): no controlling terminal, and a signal to
+//!   rtmp's process group (Ctrl-C, `kill -9 -PGID`) does not reach it;
+//! * ignores SIGINT, SIGHUP, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2 and SIGPIPE;
+//! * has stdin = its end of a `socketpair`, stdout and stderr = `/dev/null`, every other
+//!   descriptor closed, and `/` as its working directory: it writes nothing anywhere and pins
+//!   no mount.
+//!
+//! rtmp keeps the other end, `SOCK_CLOEXEC`, so the command never inherits it. The protocol:
+//!
+//! * `P<pid>\n` is written by the **command's own process**, between `fork` and `exec` (see
+//!   [`Guardian::announcer`]). That process holds rtmp's end until its `exec`, so the guardian
+//!   cannot see end-of-file before it knows the pid, even when rtmp is killed in the middle of
+//!   spawning; and rtmp cannot have reaped the command yet, so the pid is the command's. The
+//!   guardian opens a pidfd on it as soon as it reads it.
+//! * `D` ("done") is written by rtmp after its own cleanup ([`Guardian`]'s `Drop`): the guardian
+//!   exits at once, touching nothing. rtmp then reaps it, so no guardian outlives a normal run.
+//! * End-of-file without `D` means rtmp died. The guardian waits until the command has exited
+//!   (a pidfd becomes readable; without pidfd, `kill(pid, 0)` every 100 ms plus a check of the
+//!   start time in `/proc/PID/stat`), then removes the path with
+//!   [`remove_created`] (symlink-safe, as part C) and exits. Without a `P`
+//!   message no command was ever started, so it removes the path at once.
+//!
+//! Writes on the socket use `MSG_NOSIGNAL`, so a dead guardian never kills rtmp or the command
+//! with SIGPIPE. The guardian is not the command's parent, so it cannot `waitpid` it, and it
+//! cannot know the command's status: after a `kill -9` of rtmp, `--keep-on-failure` does not
+//! apply and the path is always removed.
+//!
+//! # Limits
+//!
+//! * A `kill -9` that hits rtmp in the microseconds between the creation of the path and the
+//!   guardian's `setsid` leaves the path behind.
+//! * The guardian cannot tell a reused pid from the command if the command exits, is reaped by
+//!   rtmp, rtmp is killed and the pid space wraps around, all before the guardian reads `P`.
+
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use nix::libc;
+
+use crate::cleanup::remove_created;
+
+/// `argv[1]` that turns rtmp into a guardian. Not an option: [`crate::cli`] never sees it, and
+/// `main` checks it before any parsing. Followed by exactly one argument, the absolute path.
+pub const MARKER: &str = "--rtmp-internal-guardian";
+
+/// Signals the guardian ignores from before its `exec` on.
+const IGNORED: &[i32] = &[
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGTERM,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGPIPE,
+];
+
+/// rtmp's handle on a running guardian.
+///
+/// Invariant: while it exists, the guardian is alive (or has died on its own) and will remove
+/// the path if rtmp dies. Dropping it dismisses the guardian (sends `D`) and reaps it, so drop
+/// it only after rtmp has finished with the path (removed or deliberately kept).
+pub struct Guardian {
+    /// rtmp's end of the socketpair; `SOCK_CLOEXEC`.
+    socket: OwnedFd,
+    process: Child,
+}
+
+impl Guardian {
+    /// Starts a guardian for `path` (absolute, as [`crate::create::Created::absolute`]).
+    ///
+    /// Returns once the guardian has `exec`ed (std's spawn waits for that), so it is already
+    /// in its own session.
+    ///
+    /// # Errors
+    /// The OS error from `socketpair`, from opening `/dev/null`, or from spawning
+    /// `/proc/self/exe` (for example when `/proc` is not mounted).
+    pub fn start(path: &Path) -> io::Result<Guardian> {
+        let (ours, theirs) = socketpair()?;
+        let mut command = Command::new("/proc/self/exe");
+        command
+            .arg0("rtmp")
+            .arg(MARKER)
+            .arg(path)
+            .stdin(Stdio::from(theirs))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: runs between fork and exec; setsid and sigaction are async-signal-safe and
+        // the closure allocates nothing.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::setsid() < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                for &sig in IGNORED {
+                    libc::signal(sig, libc::SIG_IGN);
+                }
+                Ok(())
+            });
+        }
+        let process = command.spawn()?;
+        // `command` (and with it the guardian's end of the socket) is dropped here.
+        Ok(Guardian {
+            socket: ours,
+            process,
+        })
+    }
+
+    /// A closure for the command's `pre_exec`: it writes `P<own pid>\n` to the guardian.
+    ///
+    /// Async-signal-safe: `getpid` and `send` on a stack buffer, no allocation. Errors are
+    /// ignored (a guardian that is gone cannot be told anything), so it always returns `Ok`.
+    pub fn announcer(&self) -> impl FnMut() -> io::Result<()> + Send + Sync + 'static {
+        let fd = self.socket.as_raw_fd();
+        move || {
+            // SAFETY: getpid cannot fail.
+            let pid = unsafe { libc::getpid() };
+            let mut buf = [0u8; 16];
+            let len = pid_message(pid, &mut buf);
+            send_all(fd, &buf[..len]);
+            Ok(())
+        }
+    }
+}
+
+impl Drop for Guardian {
+    fn drop(&mut self) {
+        send_all(self.socket.as_raw_fd(), b"D");
+        // The guardian exits as soon as it reads `D`; reaping it here means no guardian (not
+        // even a zombie) outlives rtmp. If it already died, wait just reaps it.
+        let _ = self.process.wait();
+    }
+}
+
+/// `P<pid>\n` into `buf`; returns the length. Async-signal-safe.
+fn pid_message(pid: libc::pid_t, buf: &mut [u8; 16]) -> usize {
+    let mut digits = [0u8; 12];
+    let mut n = 0;
+    let mut v = pid.unsigned_abs();
+    loop {
+        digits[n] = b'0' + (v % 10) as u8;
+        n += 1;
+        v /= 10;
+        if v == 0 || n == digits.len() {
+            break;
+        }
+    }
+    buf[0] = b'P';
+    for i in 0..n {
+        buf[1 + i] = digits[n - 1 - i];
+    }
+    buf[1 + n] = b'\n';
+    n + 2
+}
+
+/// Writes all of `bytes` with `MSG_NOSIGNAL`, giving up on any error but EINTR.
+/// Async-signal-safe.
+fn send_all(fd: RawFd, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is a valid buffer of the given length.
+        let n = unsafe { libc::send(fd, bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
+        if n < 0 {
+            if io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return;
+        }
+        bytes = &bytes[usize::try_from(n).unwrap_or(bytes.len()).min(bytes.len())..];
+    }
+}
+
+fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: `fds` is a valid out-array of two descriptors.
+    let rc = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: socketpair succeeded, so both descriptors are open and owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// The guardian's entry point, called by `main` when `argv[1]` is [`MARKER`]; `args` are the
+/// arguments after the marker (exactly one: the absolute path to guard).
+///
+/// Output: the exit status, 0 when it was dismissed or did its job, 125 when `args` are wrong
+/// (it then touches nothing). Never panics, prints nothing.
+pub fn main(args: &[OsString]) -> i32 {
+    close_other_descriptors();
+    // SAFETY: chdir on a static C string; failure only means we keep the old directory.
+    unsafe {
+        libc::chdir(c"/".as_ptr());
+    }
+    let [path] = args else {
+        return 125;
+    };
+    let path = Path::new(path);
+    if !path.is_absolute() {
+        return 125;
+    }
+    let mut watch: Option<Watch> = None;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = [0u8; 64];
+    loop {
+        // SAFETY: `chunk` is a valid buffer of the given length.
+        let n = unsafe { libc::read(0, chunk.as_mut_ptr().cast(), chunk.len()) };
+        if n < 0 {
+            if io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            break; // Cannot happen on a socket we own; act as if rtmp were gone.
+        }
+        let Ok(n @ 1..) = usize::try_from(n) else {
+            break; // End-of-file: rtmp is gone.
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        match parse(&buf) {
+            Message::Done => return 0,
+            Message::Pid(pid) if watch.is_none() => watch = Some(Watch::open(pid)),
+            _ => {}
+        }
+    }
+    if let Some(watch) = watch {
+        watch.wait();
+    }
+    let _ = remove_created(path);
+    0
+}
+
+/// What the bytes received so far say.
+#[derive(Debug, PartialEq, Eq)]
+enum Message {
+    /// rtmp finished normally.
+    Done,
+    /// The command's pid (the first complete `P` line).
+    Pid(libc::pid_t),
+    /// Nothing conclusive yet.
+    Nothing,
+}
+
+fn parse(buf: &[u8]) -> Message {
+    if buf.contains(&b'D') {
+        return Message::Done;
+    }
+    let Some(line) = buf
+        .strip_prefix(b"P")
+        .and_then(|rest| rest.split(|&b| b == b'\n').next())
+        .filter(|_| buf.contains(&b'\n'))
+    else {
+        return Message::Nothing;
+    };
+    std::str::from_utf8(line)
+        .ok()
+        .and_then(|s| s.parse::<libc::pid_t>().ok())
+        .filter(|&pid| pid > 0)
+        .map_or(Message::Nothing, Message::Pid)
+}
+
+/// How the guardian watches the command.
+enum Watch {
+    /// A pidfd on this pid: readable once the process has exited.
+    Pidfd(OwnedFd, libc::pid_t),
+    /// No pidfd (old kernel, not Linux): poll `kill(pid, 0)` and the start time.
+    Poll {
+        pid: libc::pid_t,
+        start: Option<u64>,
+    },
+    /// The process was already gone.
+    Gone,
+}
+
+impl Watch {
+    fn open(pid: libc::pid_t) -> Watch {
+        // SAFETY: plain syscall with integer arguments.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if fd >= 0 {
+            // SAFETY: the syscall returned a new descriptor that nobody else owns.
+            return match RawFd::try_from(fd) {
+                Ok(fd) => Watch::Pidfd(unsafe { OwnedFd::from_raw_fd(fd) }, pid),
+                Err(_) => Watch::Gone,
+            };
+        }
+        match io::Error::last_os_error().raw_os_error() {
+            Some(libc::ESRCH) => Watch::Gone,
+            _ => Watch::Poll {
+                pid,
+                start: start_time(pid),
+            },
+        }
+    }
+
+    /// Blocks until the watched process has exited.
+    fn wait(self) {
+        match self {
+            Watch::Gone => {}
+            Watch::Pidfd(fd, pid) => loop {
+                let mut pfd = libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd.
+                let rc = unsafe { libc::poll(&mut pfd, 1, -1) };
+                if rc > 0 {
+                    return;
+                }
+                if rc < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                    // Cannot watch any more: fall back to polling rather than give up.
+                    return Watch::Poll {
+                        pid,
+                        start: start_time(pid),
+                    }
+                    .wait();
+                }
+            },
+            Watch::Poll { pid, start } => {
+                while pid > 0 && alive(pid) && start_time(pid) == start {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+}
+
+/// `kill(pid, 0)` finds the process (EPERM counts as alive).
+fn alive(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks for existence.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Field 22 of `/proc/PID/stat` (start time in clock ticks since boot), if readable.
+fn start_time(pid: libc::pid_t) -> Option<u64> {
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
+    rest.split_ascii_whitespace().nth(19)?.parse().ok()
+}
+
+/// Closes every descriptor above 2: the guardian keeps only its stdin (the socket) and the
+/// `/dev/null` stdout/stderr, whatever rtmp's caller left open without `O_CLOEXEC`.
+fn close_other_descriptors() {
+    // SAFETY: close_range on a range of descriptors nobody in this fresh process uses.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    if rc == 0 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<RawFd> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+        .filter(|&fd| fd > 2)
+        .collect();
+    for fd in fds {
+        // SAFETY: closing a descriptor number; the directory stream is already closed, and
+        // nothing else in this process holds these descriptors.
+        unsafe {
+            libc::close(fd);
+        }
+    }
+}
+
+/// True when `args` (the whole argv, program name first) is a guardian invocation.
+pub fn is_invocation(args: &[OsString]) -> bool {
+    args.get(1).map(OsString::as_os_str) == Some(OsStr::new(MARKER))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pid_message_is_p_digits_newline() {
+        let mut buf = [0u8; 16];
+        let n = pid_message(4_194_304, &mut buf);
+        assert_eq!(&buf[..n], b"P4194304\n");
+        let n = pid_message(7, &mut buf);
+        assert_eq!(&buf[..n], b"P7\n");
+    }
+
+    #[test]
+    fn parse_waits_for_a_complete_line() {
+        assert_eq!(parse(b""), Message::Nothing);
+        assert_eq!(parse(b"P12"), Message::Nothing);
+        assert_eq!(parse(b"P12\n"), Message::Pid(12));
+        assert_eq!(parse(b"P12\nD"), Message::Done);
+        assert_eq!(parse(b"D"), Message::Done);
+        assert_eq!(parse(b"Px\n"), Message::Nothing);
+        assert_eq!(parse(b"P0\n"), Message::Nothing);
+    }
+
+    #[test]
+    fn start_time_of_self_is_readable_and_stable() {
+        let me = libc::pid_t::try_from(std::process::id()).expect("pid fits");
+        let a = start_time(me);
+        assert!(a.is_some());
+        assert_eq!(a, start_time(me));
+    }
+
+    #[test]
+    fn pidfd_of_a_dead_process_is_gone_or_readable() {
+        let mut child = Command::new("true").spawn().expect("spawn true");
+        let pid = libc::pid_t::try_from(child.id()).expect("pid fits");
+        let watch = Watch::open(pid);
+        let _ = child.wait();
+        watch.wait(); // Returns: the process has exited.
+    }
+}

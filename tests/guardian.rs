@@ -1,0 +1,279 @@
+//! SPEC.md E: nothing left behind, even after `kill -9` of rtmp or of its whole process group;
+//! and `--anonymous`, a file that never has a name.
+//!
+//! No fixed long sleeps: the child announces itself through a `ready` file and waits for a
+//! `release` file; every wait polls against a deadline.
+
+mod testenv;
+
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use testenv::TestEnv;
+
+/// Must match `rtmp::guardian::MARKER` (argv[1] of a guardian).
+const MARKER: &[u8] = b"--rtmp-internal-guardian";
+
+/// The child: writes the path it got to `ready`, then waits until `release` exists.
+const HOLD: &str = r#"printf %s "$1" > ready.tmp && mv ready.tmp ready
+while [ ! -e release ]; do sleep 0.02; done"#;
+
+/// Polls `cond` every 10 ms until it holds or `limit` has passed; returns whether it held.
+fn within(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Starts `rtmp -d --exec sh -c HOLD sh {}` in its own process group; returns rtmp and the
+/// path the child reported once it is ready.
+fn start_holding(env: &TestEnv) -> (Child, PathBuf) {
+    let mut cmd = env.rtmp_cmd(["-d", "--exec", "sh", "-c", HOLD, "sh", "{}"]);
+    cmd.process_group(0).stdin(Stdio::null());
+    let rtmp = cmd.spawn().expect("spawn rtmp");
+    let ready = env.path("ready");
+    assert!(
+        within(Duration::from_secs(10), || ready.exists()),
+        "child never became ready"
+    );
+    let path = env.path(fs::read_to_string(&ready).expect("read ready"));
+    assert!(path.is_dir(), "{} was not created", path.display());
+    (rtmp, path)
+}
+
+fn pid_of(child: &Child) -> Pid {
+    Pid::from_raw(i32::try_from(child.id()).expect("pid fits"))
+}
+
+/// Pids of live guardians whose argument lies under `root`.
+fn guardians_under(root: &Path) -> Vec<i32> {
+    let root = root.as_os_str().as_encoded_bytes();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
+            let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+            args.get(1) == Some(&MARKER) && args.get(2).is_some_and(|a| a.starts_with(root))
+        })
+        .collect()
+}
+
+/// Field `n` (1-based, after the command name) of `/proc/PID/stat`.
+fn stat_field(pid: i32, n: usize) -> Option<i64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(n - 3)?.parse().ok()
+}
+
+#[test]
+fn kill_9_of_rtmp_waits_for_the_child_then_removes_the_path() {
+    let env = TestEnv::new();
+    let (mut rtmp, path) = start_holding(&env);
+    kill(pid_of(&rtmp), Signal::SIGKILL).expect("kill rtmp");
+    let _ = rtmp.wait();
+    // The guardian must not touch the path while the child runs.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(path.is_dir(), "path removed under a running child");
+    fs::write(env.path("release"), "").expect("release");
+    assert!(
+        within(Duration::from_secs(1), || !path.exists()),
+        "path still there a second after the child ended"
+    );
+    assert!(within(Duration::from_secs(1), || guardians_under(
+        env.root()
+    )
+    .is_empty()));
+}
+
+#[test]
+fn kill_9_of_the_whole_group_removes_the_path() {
+    let env = TestEnv::new();
+    let (mut rtmp, path) = start_holding(&env);
+    killpg(pid_of(&rtmp), Signal::SIGKILL).expect("killpg");
+    let _ = rtmp.wait();
+    assert!(
+        within(Duration::from_secs(1), || !path.exists()),
+        "path still there a second after the group was killed"
+    );
+    assert!(within(Duration::from_secs(1), || guardians_under(
+        env.root()
+    )
+    .is_empty()));
+}
+
+#[test]
+fn guardian_has_its_own_session_and_no_terminal() {
+    let env = TestEnv::new();
+    let (mut rtmp, path) = start_holding(&env);
+    let guardians = guardians_under(env.root());
+    assert_eq!(guardians.len(), 1, "one guardian per run");
+    let g = guardians[0];
+    let rtmp_pid = i64::from(pid_of(&rtmp).as_raw());
+    // stat fields: 4 ppid, 5 pgrp, 6 session, 7 tty_nr.
+    assert_eq!(
+        stat_field(g, 4),
+        Some(rtmp_pid),
+        "rtmp is the guardian's parent"
+    );
+    assert_eq!(
+        stat_field(g, 6),
+        Some(i64::from(g)),
+        "guardian leads its session"
+    );
+    assert_ne!(
+        stat_field(g, 5),
+        Some(rtmp_pid),
+        "guardian is not in rtmp's group"
+    );
+    assert_eq!(
+        stat_field(g, 7),
+        Some(0),
+        "guardian has no controlling terminal"
+    );
+    for fd in [1, 2] {
+        let target = fs::read_link(format!("/proc/{g}/fd/{fd}")).expect("readlink");
+        assert_eq!(target, Path::new("/dev/null"));
+    }
+    fs::write(env.path("release"), "").expect("release");
+    let status = rtmp.wait().expect("wait rtmp");
+    assert!(status.success());
+    assert!(!path.exists());
+}
+
+#[test]
+fn normal_run_leaves_no_guardian_behind() {
+    let env = TestEnv::new();
+    for args in [
+        &["-d", "--exec", "true"][..],
+        &["--exec", "sh", "-c", "exit 7"][..],
+        &["--exec", "rtmp-no-such-command"][..],
+    ] {
+        let out = env.rtmp_cmd(args).output().expect("run rtmp");
+        assert!(out.stdout.is_empty());
+        assert_eq!(
+            guardians_under(env.root()),
+            Vec::<i32>::new(),
+            "guardian left after {args:?}"
+        );
+    }
+    assert_eq!(fs::read_dir(env.tmpdir()).expect("ls").count(), 0);
+}
+
+#[test]
+fn keep_on_failure_survives_the_guardian() {
+    let env = TestEnv::new();
+    let out = env
+        .rtmp_cmd(["-d", "--keep-on-failure", "--exec", "false"])
+        .output()
+        .expect("run rtmp");
+    assert_eq!(out.status.code(), Some(1));
+    // The guardian was dismissed, not left to remove the kept directory.
+    assert_eq!(fs::read_dir(env.tmpdir()).expect("ls").count(), 1);
+}
+
+#[test]
+fn anonymous_file_is_usable_and_never_appears() {
+    let env = TestEnv::new();
+    let script = r#"ls -A "$TMPDIR"; echo hi > "$1"; cat "$1"; printf '%s\n' "$RTMP_PATH""#;
+    let out = env
+        .rtmp_cmd(["--anonymous", "--exec", "sh", "-c", script, "sh", "{}"])
+        .output()
+        .expect("run rtmp");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    // Nothing listed by `ls -A`: the directory stayed empty while the child ran.
+    assert_eq!(lines.len(), 2, "{stdout:?}");
+    assert_eq!(lines[0], "hi");
+    assert!(
+        lines[1]
+            .strip_prefix("/dev/fd/")
+            .is_some_and(|n| n.parse::<u32>().is_ok()),
+        "{stdout:?}"
+    );
+    assert_eq!(fs::read_dir(env.tmpdir()).expect("ls").count(), 0);
+    assert!(guardians_under(env.root()).is_empty());
+}
+
+#[test]
+fn anonymous_path_is_appended_without_placeholder() {
+    let env = TestEnv::new();
+    let out = env
+        .rtmp_cmd([
+            "--anonymous",
+            "--exec",
+            "sh",
+            "-c",
+            r#"test -w "$1" && echo "$1""#,
+            "sh",
+        ])
+        .output()
+        .expect("run rtmp");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("/dev/fd/"));
+}
+
+#[test]
+fn anonymous_exit_status_is_the_childs() {
+    let env = TestEnv::new();
+    for (script, code) in [("exit 0", 0), ("exit 7", 7)] {
+        let out = env
+            .rtmp_cmd(["--anonymous", "--exec", "sh", "-c", script])
+            .output()
+            .expect("run rtmp");
+        assert_eq!(out.status.code(), Some(code), "{script}");
+    }
+    assert_eq!(fs::read_dir(env.tmpdir()).expect("ls").count(), 0);
+}
+
+#[test]
+fn anonymous_usage_errors_exit_125() {
+    let env = TestEnv::new();
+    for (args, message) in [
+        (
+            &["--anonymous"][..],
+            "rtmp: option '--anonymous' requires --exec\n",
+        ),
+        (
+            &["--anonymous", "-d", "--exec", "true"][..],
+            "rtmp: --anonymous cannot be combined with --directory\n",
+        ),
+        (
+            &["--anonymous", "-u", "--exec", "true"][..],
+            "rtmp: --dry-run cannot be combined with --exec\n",
+        ),
+        (
+            &["--anonymous", "a.XXX", "b.XXX", "--exec", "true"][..],
+            "rtmp: --exec takes at most one template\n",
+        ),
+        (
+            &["--anonymous", "--shell"][..],
+            "rtmp: --anonymous cannot be combined with --shell\n",
+        ),
+    ] {
+        let out = env.rtmp_cmd(args).output().expect("run rtmp");
+        assert_eq!(out.status.code(), Some(125), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with(message), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
+    assert_eq!(fs::read_dir(env.tmpdir()).expect("ls").count(), 0);
+}
