@@ -3,17 +3,21 @@
 //!
 //! # Design
 //!
-//! Right after the path is created, rtmp re-executes itself (`/proc/self/exe`) as
-//! `rtmp --rtmp-internal-guardian PATH`: a fresh process image, so nothing of rtmp's state
-//! (signal handlers, buffers, threads, locks) is carried over, and the only code that runs
-//! between `fork` and `exec` is `setsid` and a few `sigaction`s. The guardian
+//! Right after the path is created, rtmp forks the guardian. rtmp is single-threaded at that
+//! point (signal-hook's iterator starts no thread), so the forked process may run ordinary code
+//! (allocate, read files) without the async-signal-safety limits of a multi-threaded `fork`;
+//! a re-exec of `/proc/self/exe` would give a fresh image too, but cost a second start-up of
+//! rtmp (about 0.6 ms on every `--exec` run) for nothing rtmp needs. Right after `fork` the
+//! guardian
 //!
-//! * is in its own session (`setsid` before `exec`): no controlling terminal, and a signal to
-//!   rtmp's process group (Ctrl-C, `kill -9 -PGID`) does not reach it;
-//! * ignores SIGINT, SIGHUP, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2 and SIGPIPE;
-//! * has stdin = its end of a `socketpair`, stdout and stderr = `/dev/null`, every other
-//!   descriptor closed, and `/` as its working directory: it writes nothing anywhere and pins
-//!   no mount.
+//! * calls `setsid`: its own session, so no controlling terminal, and a signal to rtmp's process
+//!   group (Ctrl-C, `kill -9 -PGID`) does not reach it; only then does it tell rtmp it is
+//!   ready, so the command never runs before the guardian is out of rtmp's group;
+//! * ignores SIGINT, SIGHUP, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2 and SIGPIPE and resets SIGCHLD,
+//!   so none of rtmp's inherited signal handlers can run in it;
+//! * puts its end of a `socketpair` on stdin, `/dev/null` on stdout and stderr, closes every
+//!   other descriptor (rtmp's end included), and moves to `/`: it writes nothing anywhere and
+//!   pins no mount.
 //!
 //! rtmp keeps the other end, `SOCK_CLOEXEC`, so the command never inherits it. The protocol:
 //!
@@ -38,27 +42,24 @@
 //! # Limits
 //!
 //! * A `kill -9` that hits rtmp in the microseconds between the creation of the path and the
-//!   guardian's `setsid` leaves the path behind.
+//!   `fork` of the guardian leaves the path behind.
 //! * The guardian cannot tell a reused pid from the command if the command exits, is reaped by
 //!   rtmp, rtmp is killed and the pid space wraps around, all before the guardian reads `P`.
 
-use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use nix::libc;
 
 use crate::cleanup::remove_created;
 
-/// `argv[1]` that turns rtmp into a guardian. Not an option: [`crate::cli`] never sees it, and
-/// `main` checks it before any parsing. Followed by exactly one argument, the absolute path.
-pub const MARKER: &str = "--rtmp-internal-guardian";
+/// The guardian's process name (`/proc/PID/comm`, what `ps` and `pgrep` show), so a user who
+/// finds it can tell what it is.
+pub const NAME: &std::ffi::CStr = c"rtmp-guardian";
 
-/// Signals the guardian ignores from before its `exec` on.
+/// Signals the guardian ignores, from right after `fork`.
 const IGNORED: &[i32] = &[
     libc::SIGINT,
     libc::SIGHUP,
@@ -77,47 +78,52 @@ const IGNORED: &[i32] = &[
 pub struct Guardian {
     /// rtmp's end of the socketpair; `SOCK_CLOEXEC`.
     socket: OwnedFd,
-    process: Child,
+    pid: libc::pid_t,
 }
 
 impl Guardian {
     /// Starts a guardian for `path` (absolute, as [`crate::create::Created::absolute`]).
     ///
-    /// Returns once the guardian has `exec`ed (std's spawn waits for that), so it is already
-    /// in its own session.
+    /// Returns once the guardian is in its own session (it says so on the socket).
+    /// Must be called while rtmp is single-threaded (see the module doc).
     ///
     /// # Errors
-    /// The OS error from `socketpair`, from opening `/dev/null`, or from spawning
-    /// `/proc/self/exe` (for example when `/proc` is not mounted).
+    /// The OS error from `socketpair` or `fork`, or `BrokenPipe` when the guardian died before
+    /// it was ready.
     pub fn start(path: &Path) -> io::Result<Guardian> {
         let (ours, theirs) = socketpair()?;
-        let mut command = Command::new("/proc/self/exe");
-        command
-            .arg0("rtmp")
-            .arg(MARKER)
-            .arg(path)
-            .stdin(Stdio::from(theirs))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        // SAFETY: runs between fork and exec; setsid and sigaction are async-signal-safe and
-        // the closure allocates nothing.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::setsid() < 0 {
-                    return Err(io::Error::last_os_error());
+        // SAFETY: rtmp has one thread here, so the child may run any code; it never returns
+        // from this function (it ends in `_exit`).
+        match unsafe { libc::fork() } {
+            -1 => Err(io::Error::last_os_error()),
+            0 => {
+                let code = match become_guardian(theirs.as_raw_fd()) {
+                    Ok(()) => serve(path),
+                    Err(()) => 125,
+                };
+                // SAFETY: ends the forked process without running rtmp's exit handlers.
+                unsafe { libc::_exit(code) }
+            }
+            pid => {
+                drop(theirs);
+                let guardian = Guardian { socket: ours, pid };
+                let mut ready = [0u8; 1];
+                loop {
+                    // SAFETY: one valid byte of buffer.
+                    let n = unsafe {
+                        libc::read(guardian.socket.as_raw_fd(), ready.as_mut_ptr().cast(), 1)
+                    };
+                    if n == 1 {
+                        return Ok(guardian);
+                    }
+                    if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                        continue;
+                    }
+                    // Dropping `guardian` reaps the dead process.
+                    return Err(io::Error::from(io::ErrorKind::BrokenPipe));
                 }
-                for &sig in IGNORED {
-                    libc::signal(sig, libc::SIG_IGN);
-                }
-                Ok(())
-            });
+            }
         }
-        let process = command.spawn()?;
-        // `command` (and with it the guardian's end of the socket) is dropped here.
-        Ok(Guardian {
-            socket: ours,
-            process,
-        })
     }
 
     /// A closure for the command's `pre_exec`: it writes `P<own pid>\n` to the guardian.
@@ -141,9 +147,41 @@ impl Drop for Guardian {
     fn drop(&mut self) {
         send_all(self.socket.as_raw_fd(), b"D");
         // The guardian exits as soon as it reads `D`; reaping it here means no guardian (not
-        // even a zombie) outlives rtmp. If it already died, wait just reaps it.
-        let _ = self.process.wait();
+        // even a zombie) outlives rtmp. If it already died, this just reaps it.
+        let mut status = 0;
+        // SAFETY: waits for our own child; `status` is a valid out-pointer.
+        while unsafe { libc::waitpid(self.pid, &mut status, 0) } < 0
+            && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+        {}
     }
+}
+
+/// In the forked guardian: leave rtmp's session and signals behind, keep only the socket (as
+/// stdin) and `/dev/null`, say "ready". Err when the process cannot be set up.
+fn become_guardian(socket: RawFd) -> Result<(), ()> {
+    // SAFETY: plain syscalls on descriptors and signals this process owns.
+    unsafe {
+        if libc::setsid() < 0 {
+            return Err(());
+        }
+        libc::prctl(libc::PR_SET_NAME, NAME.as_ptr());
+        for &sig in IGNORED {
+            libc::signal(sig, libc::SIG_IGN);
+        }
+        libc::signal(libc::SIGCHLD, libc::SIG_DFL);
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if null < 0
+            || libc::dup2(socket, 0) < 0
+            || libc::dup2(null, 1) < 0
+            || libc::dup2(null, 2) < 0
+        {
+            return Err(());
+        }
+        libc::chdir(c"/".as_ptr());
+    }
+    close_other_descriptors();
+    send_all(0, b"R");
+    Ok(())
 }
 
 /// `P<pid>\n` into `buf`; returns the length. Async-signal-safe.
@@ -201,24 +239,11 @@ fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// The guardian's entry point, called by `main` when `argv[1]` is [`MARKER`]; `args` are the
-/// arguments after the marker (exactly one: the absolute path to guard).
+/// The guardian's work: read the socket (stdin) until rtmp says "done" (return, touching
+/// nothing) or goes away (wait for the command, if one was announced, then remove `path`).
 ///
-/// Output: the exit status, 0 when it was dismissed or did its job, 125 when `args` are wrong
-/// (it then touches nothing). Never panics, prints nothing.
-pub fn main(args: &[OsString]) -> i32 {
-    close_other_descriptors();
-    // SAFETY: chdir on a static C string; failure only means we keep the old directory.
-    unsafe {
-        libc::chdir(c"/".as_ptr());
-    }
-    let [path] = args else {
-        return 125;
-    };
-    let path = Path::new(path);
-    if !path.is_absolute() {
-        return 125;
-    }
+/// Output: the exit status, always 0. Never panics, prints nothing.
+fn serve(path: &Path) -> i32 {
     let mut watch: Option<Watch> = None;
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 64];
@@ -360,9 +385,10 @@ fn start_time(pid: libc::pid_t) -> Option<u64> {
 }
 
 /// Closes every descriptor above 2: the guardian keeps only its stdin (the socket) and the
-/// `/dev/null` stdout/stderr, whatever rtmp's caller left open without `O_CLOEXEC`.
+/// `/dev/null` stdout/stderr; rtmp's own descriptors (its end of the socket, signal-hook's
+/// pipe) and whatever rtmp's caller left open go.
 fn close_other_descriptors() {
-    // SAFETY: close_range on a range of descriptors nobody in this fresh process uses.
+    // SAFETY: close_range on descriptors that nothing in the guardian uses any more.
     let rc = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
     if rc == 0 {
         return;
@@ -384,14 +410,10 @@ fn close_other_descriptors() {
     }
 }
 
-/// True when `args` (the whole argv, program name first) is a guardian invocation.
-pub fn is_invocation(args: &[OsString]) -> bool {
-    args.get(1).map(OsString::as_os_str) == Some(OsStr::new(MARKER))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::process::Command;
 
     #[test]
     fn pid_message_is_p_digits_newline() {

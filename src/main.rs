@@ -18,12 +18,7 @@ use rtmp::status::{Outcome, Termination};
 /// The process entry point, called by the C runtime.
 #[unsafe(no_mangle)]
 pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
-    let args: Vec<OsString> = std::env::args_os().collect();
-    // The guardian is rtmp re-executed by itself (src/guardian.rs); it never reaches clap.
-    if rtmp::guardian::is_invocation(&args) {
-        return rtmp::guardian::main(args.get(2..).unwrap_or_default());
-    }
-    match run(args.into_iter().skip(1).collect()).termination() {
+    match run(std::env::args_os().skip(1).collect()).termination() {
         Termination::Exit(code) => c_int::from(code),
         Termination::Signal(sig) => rtmp::supervise::die_of_signal(sig),
     }

@@ -16,8 +16,8 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use testenv::TestEnv;
 
-/// Must match `rtmp::guardian::MARKER` (argv[1] of a guardian).
-const MARKER: &[u8] = b"--rtmp-internal-guardian";
+/// Must match `rtmp::guardian::NAME`: the guardian's process name (`/proc/PID/comm`).
+const NAME: &[u8] = b"rtmp-guardian\n";
 
 /// The child: writes the path it got to `ready`, then waits until `release` exists.
 const HOLD: &str = r#"printf %s "$1" > ready.tmp && mv ready.tmp ready
@@ -57,9 +57,11 @@ fn pid_of(child: &Child) -> Pid {
     Pid::from_raw(i32::try_from(child.id()).expect("pid fits"))
 }
 
-/// Pids of live guardians whose argument lies under `root`.
+/// Pids of live guardians of rtmp runs whose `TMPDIR` lies under `root` (the guardian is a
+/// fork of rtmp, so it has rtmp's environment; [`TestEnv`] gives every run its own TMPDIR).
 fn guardians_under(root: &Path) -> Vec<i32> {
-    let root = root.as_os_str().as_encoded_bytes();
+    let mut wanted = b"TMPDIR=".to_vec();
+    wanted.extend_from_slice(root.as_os_str().as_encoded_bytes());
     let Ok(entries) = fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -67,11 +69,13 @@ fn guardians_under(root: &Path) -> Vec<i32> {
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
-            let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+            if fs::read(format!("/proc/{pid}/comm")).ok().as_deref() != Some(NAME) {
+                return false;
+            }
+            let Ok(environ) = fs::read(format!("/proc/{pid}/environ")) else {
                 return false;
             };
-            let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-            args.get(1) == Some(&MARKER) && args.get(2).is_some_and(|a| a.starts_with(root))
+            environ.split(|&b| b == 0).any(|v| v.starts_with(&wanted))
         })
         .collect()
 }
