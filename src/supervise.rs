@@ -190,6 +190,21 @@ fn current_mask() -> io::Result<libc::sigset_t> {
     Ok(old)
 }
 
+/// Removes `sig` from this thread's blocked set.
+fn unblock(sig: i32) -> io::Result<()> {
+    // SAFETY: `set` is a valid, initialised sigset for the calls that fill and use it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        let rc = libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+    }
+    Ok(())
+}
+
 /// Whether a caught signal must be sent on to the child, judged by its origin.
 ///
 /// * `SI_KERNEL` (terminal Ctrl-C, Ctrl-\, hang-up of the foreground group): the kernel sent it
@@ -255,6 +270,9 @@ impl Supervisor {
         // SIGCHLD is caught even if ignored: with SIG_IGN the kernel reaps the child itself
         // and waitpid could not report its status. The child gets SIG_IGN back (Startup).
         caught.push(libc::SIGCHLD);
+        // A caller that blocked SIGCHLD would leave rtmp waiting forever for a wake-up that
+        // never comes. rtmp unblocks it for itself; the child gets the recorded mask back.
+        unblock(libc::SIGCHLD)?;
 
         SUPERVISOR_PID.store(std::process::id() as i32, Ordering::SeqCst);
         let signals = SignalsInfo::<WithOrigin>::new(&caught)?;

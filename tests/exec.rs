@@ -559,3 +559,52 @@ fn child_gets_default_sigpipe_so_a_broken_pipe_kills_it() {
     let run = env.run(["--exec", "sh", "-c", "yes | head -n 1 >/dev/null; exit 0"]);
     run.success().stderr("").nothing_left();
 }
+
+/// Regression: a caller that blocks SIGCHLD (found by a black-box test run) left rtmp waiting
+/// forever for a wake-up, with the child a zombie and the path behind. rtmp must unblock it for
+/// itself, finish, and still give the child the caller's mask.
+#[test]
+fn rtmp_finishes_when_the_caller_blocked_sigchld() {
+    let env = TestEnv::new();
+    let mut cmd = env.rtmp_cmd(["-d", "--exec", "grep", "-h", "^Sig", "/proc/self/status"]);
+    // SAFETY: sigprocmask on local data is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGCHLD);
+            if libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.stdout(std::process::Stdio::piped());
+    let mut rtmp = cmd.spawn().expect("spawn rtmp");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = rtmp.try_wait().expect("try_wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = rtmp.kill();
+            let _ = rtmp.wait();
+            panic!("rtmp hung with SIGCHLD blocked by its caller");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let out = rtmp.wait_with_output().expect("output");
+    // grep gets the path appended too (a directory): status 2, but rtmp finished and cleaned up.
+    assert_eq!(status.code(), Some(2), "{out:?}");
+    let (blocked, _) = sig_masks(&String::from_utf8_lossy(&out.stdout));
+    assert_ne!(
+        blocked & sig_bit(libc::SIGCHLD),
+        0,
+        "child lost the caller's mask"
+    );
+    assert_eq!(
+        fs::read_dir(env.tmpdir()).expect("ls").count(),
+        0,
+        "path left behind"
+    );
+}
