@@ -41,7 +41,25 @@ fn rtmp_in(dir: &Path) -> PathBuf {
     let copy = dir.join("rtmp");
     fs::copy(assert_cmd::cargo::cargo_bin("rtmp"), &copy).expect("copy rtmp");
     fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).expect("chmod rtmp");
+    wait_until_executable(&copy);
     copy
+}
+
+/// Waits until `program` can be executed. Right after the copy, a process that another test
+/// thread forked while the copy was open for writing may still hold that descriptor until its
+/// own `exec`, and executing the copy then fails with ETXTBSY ("Text file busy"): a flaky
+/// failure seen on a first `cargo test`. Once one `exec` succeeds, no such descriptor is left.
+fn wait_until_executable(program: &Path) {
+    for _ in 0..500 {
+        match Command::new(program).arg("--version").output() {
+            Err(e) if e.raw_os_error() == Some(nix::libc::ETXTBSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("cannot run {}: {e}", program.display()),
+            Ok(_) => return,
+        }
+    }
+    panic!("{} stayed busy for 5 s", program.display());
 }
 
 /// Runs `program args` (behind `wrapper`, if any) with a clean C-locale environment.
