@@ -19,7 +19,8 @@
 //!   so a swapped-in symlink cannot redirect a `chmod` outside.
 //! * **Bounded resources.** The walk uses an explicit stack, not recursion,
 //!   and holds at most [`MAX_OPEN_DIRS`] directory descriptors, whatever the
-//!   depth of the tree.
+//!   depth of the tree, and fewer when `RLIMIT_NOFILE` is low; running out of
+//!   descriptors anyway (`EMFILE`) makes it hold fewer and retry.
 //!
 //! Linux only: it relies on `O_PATH`, `openat2` (optional) and `/proc/self/fd`.
 
@@ -43,10 +44,13 @@ use nix::unistd::{self, UnlinkatFlags};
 ///
 /// Well under the common soft `RLIMIT_NOFILE` of 1024 (and under 256), so the
 /// removal works however deep the tree is and leaves room for the caller.
+/// With a lower limit the walk holds at most a quarter of it (see
+/// [`descriptor_budget`]).
 pub const MAX_OPEN_DIRS: usize = 64;
 
-/// The deepest directories kept open, so that ascending is cheap.
-const WINDOW: usize = 16;
+/// The fewest directory descriptors the walk works with: the top, the one
+/// being emptied, and one to descend.
+const MIN_OPEN_DIRS: usize = 3;
 
 /// How often a directory is re-listed before giving up on it. Two passes are
 /// enough unless something keeps creating entries while we delete; the cap
@@ -287,30 +291,61 @@ impl Frame {
     }
 }
 
+/// How many directory descriptors one removal may hold: [`MAX_OPEN_DIRS`], or a
+/// quarter of the soft `RLIMIT_NOFILE` when that is lower (the caller and the
+/// child's inherited descriptors need the rest), but at least
+/// [`MIN_OPEN_DIRS`].
+fn descriptor_budget() -> usize {
+    use nix::sys::resource::{Resource, getrlimit};
+    let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(u64::MAX, |(soft, _)| soft);
+    let quarter = usize::try_from(soft / 4).unwrap_or(usize::MAX);
+    quarter.clamp(MIN_OPEN_DIRS, MAX_OPEN_DIRS)
+}
+
 /// Depth-first removal of the contents of one directory tree.
 ///
-/// Frame 0 (the top) is always open. Beyond that, the deepest [`WINDOW`]
+/// Frame 0 (the top) is always open. Beyond that, the deepest `window`
 /// frames and "anchor" frames at depths that are multiples of `stride` are
 /// kept open; all others are closed. Re-opening a closed frame walks down at
-/// most about `stride + WINDOW` levels from the nearest open ancestor, and
-/// `stride` doubles whenever the anchors would exceed [`MAX_OPEN_DIRS`], so
-/// deep trees cost O(depth²/MAX_OPEN_DIRS) opens instead of O(depth²).
+/// most about `stride + window` levels from the nearest open ancestor, and
+/// `stride` doubles whenever the anchors would exceed `cap`, so deep trees
+/// cost O(depth²/cap) opens instead of O(depth²).
 struct Walker {
     frames: Vec<Frame>,
     /// Number of frames whose `dir` is `Some`.
     open: usize,
     stride: usize,
+    /// Most descriptors to hold open ([`descriptor_budget`], lowered on `EMFILE`).
+    cap: usize,
+    /// The deepest directories kept open, so that ascending is cheap; a
+    /// quarter of `cap`.
+    window: usize,
     first_err: Option<io::Error>,
 }
 
 impl Walker {
     fn new(top: Frame) -> Self {
+        let cap = descriptor_budget();
         Walker {
             frames: vec![top],
             open: 1,
             stride: 1,
+            cap,
+            window: (cap / 4).max(1),
             first_err: None,
         }
+    }
+
+    /// After `EMFILE`/`ENFILE`: hold half as many descriptors. False when the
+    /// walk already holds the minimum, so retrying cannot help.
+    fn shrink(&mut self) -> bool {
+        if self.cap <= MIN_OPEN_DIRS {
+            return false;
+        }
+        self.cap = (self.open / 2).max(MIN_OPEN_DIRS).min(self.cap - 1);
+        self.window = (self.cap / 4).max(1);
+        self.enforce_cap();
+        true
     }
 
     fn record(&mut self, err: io::Error) {
@@ -424,6 +459,11 @@ impl Walker {
                 }
                 Kind::Dir => match self.descend(idx, &name) {
                     Ok(()) | Err(Errno::ENOENT) => return,
+                    Err(e @ (Errno::EMFILE | Errno::ENFILE)) => {
+                        if !self.shrink() {
+                            return self.fail(idx, name, e.into());
+                        }
+                    }
                     // A symlink or file now: O_NOFOLLOW|O_DIRECTORY refused it.
                     Err(Errno::ENOTDIR | Errno::ELOOP) => kind = Kind::NotDir,
                     Err(e) => return self.fail(idx, name, e.into()),
@@ -459,7 +499,7 @@ impl Walker {
         self.frames.push(frame);
         self.open += 1;
         // The frame that just left the window stays open only as an anchor.
-        if let Some(k) = self.frames.len().checked_sub(WINDOW + 1) {
+        if let Some(k) = self.frames.len().checked_sub(self.window + 1) {
             if k > 0 && k % self.stride != 0 {
                 self.close(k);
             }
@@ -473,19 +513,18 @@ impl Walker {
         }
     }
 
-    /// Thins out the anchors (doubling `stride`) until at most
-    /// [`MAX_OPEN_DIRS`] descriptors are open.
+    /// Thins out the anchors (doubling `stride`) until at most `cap`
+    /// descriptors are open (or only the top and the window are left).
     fn enforce_cap(&mut self) {
-        while self.open > MAX_OPEN_DIRS && self.stride < self.frames.len() {
+        while self.open > self.cap && self.stride < self.frames.len() {
             self.stride *= 2;
-            let window_start = self.frames.len().saturating_sub(WINDOW);
+            let window_start = self.frames.len().saturating_sub(self.window);
             for k in 1..window_start {
                 if k % self.stride != 0 {
                     self.close(k);
                 }
             }
         }
-        debug_assert!(self.open <= MAX_OPEN_DIRS, "{} dirs open", self.open);
     }
 
     /// Drops frames `len..`, keeping the open count right.
@@ -531,7 +570,7 @@ impl Walker {
             // The parent was opened only to get here unless it is an anchor
             // or will be inside the window once we are at `idx`.
             let p = k - 1;
-            if p > start && p % self.stride != 0 && p + WINDOW <= idx {
+            if p > start && p % self.stride != 0 && p + self.window <= idx {
                 self.close(p);
             }
         }
@@ -820,6 +859,32 @@ mod tests {
                     fd = fcntl::openat(&fd, c"d", flags, Mode::empty()).expect("open d");
                 }
                 drop(fd);
+                remove_created(&top).expect("remove");
+                assert!(gone(&top));
+            },
+        );
+    }
+
+    /// Regression: with `ulimit -n 64` a 60-deep tree failed with EMFILE, because
+    /// the walk held up to 64 descriptors whatever the limit. Now it holds a
+    /// quarter of the limit and fewer again on EMFILE.
+    #[test]
+    fn deep_chain_with_a_tiny_fd_limit() {
+        in_child(
+            &format!("{}::deep_chain_with_a_tiny_fd_limit", module_path!()),
+            false,
+            |scratch| {
+                use nix::sys::resource::{Resource, getrlimit, setrlimit};
+                let top = scratch.join("top");
+                let mut deep = top.clone();
+                for _ in 0..300 {
+                    deep.push("d");
+                }
+                fs::create_dir_all(&deep).expect("mkdir -p");
+                let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+                // A few above what the test process itself holds.
+                let in_use = fs::read_dir("/proc/self/fd").expect("fds").count() as u64;
+                setrlimit(Resource::RLIMIT_NOFILE, in_use + 4, hard).expect("setrlimit");
                 remove_created(&top).expect("remove");
                 assert!(gone(&top));
             },
