@@ -94,42 +94,92 @@ static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
 ///   made it unsafe to continue in that part of it, e.g. a directory was
 ///   replaced while its descriptor was closed.
 pub fn remove_created(path: &Path) -> io::Result<()> {
-    let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, what.to_owned());
-    let name = path
-        .file_name()
-        .ok_or_else(|| invalid("path to remove has no final component"))?;
-    let name = CString::new(name.as_bytes()).map_err(|_| invalid("path contains a NUL byte"))?;
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    // O_PATH: we only need the parent as an anchor for *at() calls, and must
-    // not require read permission on a directory that is not ours.
-    let base = fcntl::open(
-        parent,
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )?;
+    Pinned::new(path)?.remove()
+}
 
+/// The path rtmp created, pinned to the directory it was created in.
+///
+/// The parent is held open (`O_PATH`) from creation on, so renaming a parent
+/// directory, or swapping one for a symlink, while the child runs cannot
+/// redirect the removal: it happens in the same directory inode, by name.
+#[derive(Debug)]
+pub struct Pinned {
+    parent: OwnedFd,
+    name: CString,
+}
+
+impl Pinned {
+    /// Pins `path`: opens its parent directory (following the path as it is
+    /// now, which is trusted: rtmp just created the entry there).
+    ///
+    /// # Errors
+    /// `InvalidInput` if `path` has no final component (`/`, `..`) or holds a
+    /// NUL byte; the OS error if the parent cannot be opened.
+    pub fn new(path: &Path) -> io::Result<Pinned> {
+        let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, what.to_owned());
+        let name = path
+            .file_name()
+            .ok_or_else(|| invalid("path to remove has no final component"))?;
+        let name =
+            CString::new(name.as_bytes()).map_err(|_| invalid("path contains a NUL byte"))?;
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        // O_PATH: we only need the parent as an anchor for *at() calls, and
+        // must not require read permission on a directory that is not ours.
+        let parent = fcntl::open(
+            parent,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(Pinned { parent, name })
+    }
+
+    /// The pinned parent directory (an `O_PATH`, close-on-exec descriptor).
+    pub fn parent(&self) -> BorrowedFd<'_> {
+        self.parent.as_fd()
+    }
+
+    /// The final component.
+    pub fn name(&self) -> &CStr {
+        &self.name
+    }
+
+    /// Removes the entry as [`remove_created`] describes.
+    ///
+    /// # Errors
+    /// As [`remove_created`].
+    pub fn remove(&self) -> io::Result<()> {
+        remove_entry(self.parent.as_fd(), &self.name)
+    }
+}
+
+/// Removes entry `name` of directory `base` as [`remove_created`] describes;
+/// `base` itself is trusted and never modified.
+///
+/// # Errors
+/// As [`remove_created`].
+pub fn remove_entry(base: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
     // The loop re-classifies if the entry changes type between the lstat
     // and the removal (the child may still be running).
     for _ in 0..MAX_TYPE_CHANGES {
-        match stat::fstatat(&base, name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+        match stat::fstatat(base, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
             Err(Errno::ENOENT) => return Ok(()),
             Err(e) => return Err(e.into()),
             Ok(st) if is_dir(&st) => {
-                if let Some(result) = remove_top_dir(base.as_fd(), &name) {
+                if let Some(result) = remove_top_dir(base, name) {
                     return result;
                 }
             }
-            Ok(_) => match unistd::unlinkat(&base, name.as_c_str(), UnlinkatFlags::NoRemoveDir) {
+            Ok(_) => match unistd::unlinkat(base, name, UnlinkatFlags::NoRemoveDir) {
                 Ok(()) | Err(Errno::ENOENT) => return Ok(()),
                 Err(Errno::EISDIR) => {}
                 Err(e) => return Err(e.into()),
             },
         }
     }
-    Err(changed_error(&name, "kept changing type"))
+    Err(changed_error(name, "kept changing type"))
 }
 
 /// Empties and removes the directory `name` in `base`. `None` means it turned

@@ -43,6 +43,16 @@ pub struct Created {
 }
 
 impl Created {
+    /// A failure concerning this name after it was created (for example when it cannot be
+    /// pinned for cleanup), reported as GNU reports creation failures.
+    pub fn error(&self, source: io::Error) -> CreateError {
+        CreateError {
+            kind: self.kind,
+            template: self.path.clone(),
+            source,
+        }
+    }
+
     /// Removes a file or an (empty) directory that was just created, as GNU does when it cannot
     /// print the name. Errors are the OS's.
     pub fn remove_fresh(&self) -> io::Result<()> {
@@ -119,9 +129,12 @@ pub fn create(plan: &Plan, kind: Kind, dry_run: bool) -> Result<Created, CreateE
     let bytes = absolute.as_os_str().as_bytes();
     let end = bytes.len() - plan.suffix.len();
     let random = &bytes[end - plan.x_count..end];
+    let path = plan.with_random(random);
     Ok(Created {
-        path: plan.with_random(random),
-        absolute,
+        path,
+        // tempfile joins the current directory and the template as written (`/w/./tmp.X`);
+        // `components` drops the `.` steps (and nothing else: `..` stays, as it must).
+        absolute: absolute.components().collect(),
         kind,
     })
 }

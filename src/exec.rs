@@ -13,7 +13,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
-use crate::cleanup::remove_created;
+use crate::cleanup::Pinned;
 use crate::cli::{Exec, ExecCommand, Request};
 use crate::create::{Created, create, create_anonymous};
 use crate::errors::os_error_text;
@@ -53,7 +53,17 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
     let target = if exec.anonymous {
         create_anonymous(&plan).map(Target::Anonymous)
     } else {
-        create(&plan, request.kind, false).map(Target::Named)
+        create(&plan, request.kind, false).and_then(|created| {
+            // Pinned at once, before any child exists: from here on the removal happens in
+            // this directory, whatever the child does to the directories above it.
+            match Pinned::new(&created.absolute) {
+                Ok(pinned) => Ok(Target::Named(created, pinned)),
+                Err(e) => {
+                    let _ = created.remove_fresh();
+                    Err(created.error(e))
+                }
+            }
+        })
     };
     let target = match target {
         Ok(t) => t,
@@ -66,8 +76,8 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
     };
     if let Some(sig) = supervisor.pending_signal() {
         // Nothing ran yet: undo the creation and end the way the signal asked.
-        if let Target::Named(created) = &target {
-            let _ = remove_created(&created.absolute);
+        if let Target::Named(_, pinned) = &target {
+            let _ = pinned.remove();
         }
         return Outcome::Signaled(sig);
     }
@@ -75,7 +85,7 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
     // here on a `kill -9` of rtmp still gets the path removed once the child is gone. An
     // anonymous file has no name to remove, so it needs none.
     let guardian = match &target {
-        Target::Named(created) => match Guardian::start(&created.absolute) {
+        Target::Named(_, pinned) => match Guardian::start(pinned) {
             Ok(g) => Some(g),
             Err(e) => {
                 // The watchdog only matters if rtmp is killed; do not refuse to run without it.
@@ -91,8 +101,8 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
     };
     // With --cd the child runs elsewhere, so a relative path would point nowhere.
     let child_path = match &target {
-        Target::Named(created) if exec.cd => created.absolute.clone().into_os_string(),
-        Target::Named(created) => created.path.clone(),
+        Target::Named(created, _) if exec.cd => created.absolute.clone().into_os_string(),
+        Target::Named(created, _) => created.path.clone(),
         Target::Anonymous(fd) => OsString::from(format!("/dev/fd/{}", fd.as_raw_fd())),
     };
     if exec.command == ExecCommand::Shell && std::io::stderr().is_terminal() {
@@ -121,13 +131,17 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
             command.pre_exec(guardian.announcer());
         }
     }
+    // For the message if it cannot run: the name after `{}` was replaced, as it was tried.
+    let program = command.get_program().to_owned();
     let end = match supervisor.run(command) {
         Ok(end) => end,
         Err(SpawnError::WaitFailed(e)) => {
             // The child's state is unknown and it may still run: never remove a path under a
             // running child. Say where the path is instead.
             let kept = match &target {
-                Target::Named(created) => format!("; kept {}", created.path.to_string_lossy()),
+                Target::Named(created, _) => {
+                    format!("; kept {}", created.path.to_string_lossy())
+                }
                 Target::Anonymous(_) => String::new(),
             };
             warn(&format!(
@@ -137,10 +151,9 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
             return Outcome::ExecFailed;
         }
         Err(e) => {
-            let name = words.first().map(|c| c.to_string_lossy().into_owned());
             warn(&format!(
                 "{}: {}",
-                name.unwrap_or_default(),
+                program.to_string_lossy(),
                 os_error_text(e.io_error())
             ));
             let _ = finish(&target, exec, false);
@@ -167,8 +180,8 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
 
 /// What `--exec` made for the child.
 enum Target {
-    /// A named file or directory, removed afterwards.
-    Named(Created),
+    /// A named file or directory, removed afterwards through its pinned parent.
+    Named(Created, Pinned),
     /// `--anonymous`: an unnamed file, open for the child as `/dev/fd/N`; nothing to remove.
     Anonymous(OwnedFd),
 }
@@ -176,14 +189,14 @@ enum Target {
 /// Removes the path, or keeps it with `--keep-on-failure` when the child failed. Reports a
 /// failed removal on stderr. An anonymous file has nothing to remove or keep.
 fn finish(target: &Target, exec: &Exec, child_failed: bool) -> Result<(), ()> {
-    let Target::Named(created) = target else {
+    let Target::Named(created, pinned) = target else {
         return Ok(());
     };
     if child_failed && exec.keep_on_failure {
         warn(&format!("kept {}", created.path.to_string_lossy()));
         return Ok(());
     }
-    remove_created(&created.absolute).map_err(|e| {
+    pinned.remove().map_err(|e| {
         warn(&format!(
             "failed to remove {}: {}",
             created.path.to_string_lossy(),

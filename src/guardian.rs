@@ -46,14 +46,14 @@
 //! * The guardian cannot tell a reused pid from the command if the command exits, is reaped by
 //!   rtmp, rtmp is killed and the pid space wraps around, all before the guardian reads `P`.
 
+use std::ffi::CStr;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::path::Path;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use nix::libc;
 
-use crate::cleanup::remove_created;
+use crate::cleanup::{Pinned, remove_entry};
 
 /// The guardian's process name (`/proc/PID/comm`, what `ps` and `pgrep` show), so a user who
 /// finds it can tell what it is.
@@ -82,7 +82,7 @@ pub struct Guardian {
 }
 
 impl Guardian {
-    /// Starts a guardian for `path` (absolute, as [`crate::create::Created::absolute`]).
+    /// Starts a guardian for the `pinned` path.
     ///
     /// Returns once the guardian is in its own session (it says so on the socket).
     /// Must be called while rtmp is single-threaded (see the module doc).
@@ -90,15 +90,15 @@ impl Guardian {
     /// # Errors
     /// The OS error from `socketpair` or `fork`, or `BrokenPipe` when the guardian died before
     /// it was ready.
-    pub fn start(path: &Path) -> io::Result<Guardian> {
+    pub fn start(pinned: &Pinned) -> io::Result<Guardian> {
         let (ours, theirs) = socketpair()?;
         // SAFETY: rtmp has one thread here, so the child may run any code; it never returns
         // from this function (it ends in `_exit`).
         match unsafe { libc::fork() } {
             -1 => Err(io::Error::last_os_error()),
             0 => {
-                let code = match become_guardian(theirs.as_raw_fd()) {
-                    Ok(()) => serve(path),
+                let code = match become_guardian(theirs.as_raw_fd(), pinned.parent().as_raw_fd()) {
+                    Ok(()) => serve(pinned.name()),
                     Err(()) => 125,
                 };
                 // SAFETY: ends the forked process without running rtmp's exit handlers.
@@ -156,9 +156,13 @@ impl Drop for Guardian {
     }
 }
 
+/// The guardian's descriptor for the pinned parent directory of the path.
+const PARENT_FD: RawFd = 3;
+
 /// In the forked guardian: leave rtmp's session and signals behind, keep only the socket (as
-/// stdin) and `/dev/null`, say "ready". Err when the process cannot be set up.
-fn become_guardian(socket: RawFd) -> Result<(), ()> {
+/// stdin), `/dev/null` and the pinned parent directory (as [`PARENT_FD`]), say "ready". Err
+/// when the process cannot be set up.
+fn become_guardian(socket: RawFd, parent: RawFd) -> Result<(), ()> {
     // SAFETY: plain syscalls on descriptors and signals this process owns.
     unsafe {
         if libc::setsid() < 0 {
@@ -169,11 +173,24 @@ fn become_guardian(socket: RawFd) -> Result<(), ()> {
             libc::signal(sig, libc::SIG_IGN);
         }
         libc::signal(libc::SIGCHLD, libc::SIG_DFL);
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        // Every source is first copied above the targets 0-3: any of them may sit there now
+        // (rtmp's caller may have closed its stdin, say), and dup2 would clobber it.
+        let above = |fd: RawFd| {
+            if fd < 0 {
+                -1
+            } else {
+                libc::fcntl(fd, libc::F_DUPFD, 10)
+            }
+        };
+        let null = above(libc::open(c"/dev/null".as_ptr(), libc::O_RDWR));
+        let (socket, parent) = (above(socket), above(parent));
         if null < 0
+            || socket < 0
+            || parent < 0
             || libc::dup2(socket, 0) < 0
             || libc::dup2(null, 1) < 0
             || libc::dup2(null, 2) < 0
+            || libc::dup2(parent, PARENT_FD) < 0
         {
             return Err(());
         }
@@ -243,7 +260,7 @@ fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
 /// nothing) or goes away (wait for the command, if one was announced, then remove `path`).
 ///
 /// Output: the exit status, always 0. Never panics, prints nothing.
-fn serve(path: &Path) -> i32 {
+fn serve(name: &CStr) -> i32 {
     let mut watch: Option<Watch> = None;
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 64];
@@ -269,7 +286,9 @@ fn serve(path: &Path) -> i32 {
     if let Some(watch) = watch {
         watch.wait();
     }
-    let _ = remove_created(path);
+    // SAFETY: PARENT_FD was set up by become_guardian and stays open until _exit.
+    let parent = unsafe { BorrowedFd::borrow_raw(PARENT_FD) };
+    let _ = remove_entry(parent, name);
     0
 }
 
@@ -384,12 +403,13 @@ fn start_time(pid: libc::pid_t) -> Option<u64> {
     rest.split_ascii_whitespace().nth(19)?.parse().ok()
 }
 
-/// Closes every descriptor above 2: the guardian keeps only its stdin (the socket) and the
-/// `/dev/null` stdout/stderr; rtmp's own descriptors (its end of the socket, signal-hook's
-/// pipe) and whatever rtmp's caller left open go.
+/// Closes every descriptor above [`PARENT_FD`]: the guardian keeps only its stdin (the
+/// socket), the `/dev/null` stdout/stderr and the pinned parent; rtmp's own descriptors (its end
+/// of the socket, signal-hook's pipe) and whatever rtmp's caller left open go.
 fn close_other_descriptors() {
+    let first = (PARENT_FD + 1).unsigned_abs();
     // SAFETY: close_range on descriptors that nothing in the guardian uses any more.
-    let rc = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0u32) };
     if rc == 0 {
         return;
     }
@@ -399,7 +419,7 @@ fn close_other_descriptors() {
     let fds: Vec<RawFd> = entries
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
-        .filter(|&fd| fd > 2)
+        .filter(|&fd| fd > PARENT_FD)
         .collect();
     for fd in fds {
         // SAFETY: closing a descriptor number; the directory stream is already closed, and

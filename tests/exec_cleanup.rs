@@ -344,3 +344,42 @@ fn deep_tree_is_removed() {
     cmd.env("D", "a/".repeat(1000));
     env.run_cmd(cmd).success().stderr("").nothing_left();
 }
+
+/// Regression (found by a black-box test): the child renamed the directory that holds the path
+/// and put a symlink to an outside directory in its place, with a same-named entry there.
+/// rtmp used to resolve the parent again at cleanup, follow the symlink, and delete the entry
+/// outside. The parent is now pinned at creation: the removal happens in the renamed parent.
+#[test]
+fn parent_swapped_for_a_symlink_does_not_redirect_the_removal() {
+    let env = TestEnv::new();
+    fs::create_dir(env.path("sub")).expect("mkdir sub");
+    let out = Outside::new();
+    let victim = out.path().join("victim");
+    let mut cmd = env.rtmp_cmd([
+        "-d",
+        "-p",
+        "sub",
+        "--exec",
+        "sh",
+        "-c",
+        r#"mv sub subold && ln -s "$VICTIM" sub && mkdir -p "$VICTIM/${1#sub/}""#,
+        "sh",
+        "{}",
+    ]);
+    cmd.env("VICTIM", &victim);
+    env.run_cmd(cmd).success().stderr("");
+    // Only rtmp's own directory (now under subold/) is gone; the look-alike outside stays.
+    let kept: Vec<_> = fs::read_dir(&victim).expect("victim").collect();
+    assert_eq!(
+        kept.len(),
+        1,
+        "the same-named directory outside was removed"
+    );
+    assert_eq!(
+        fs::read_dir(env.path("subold")).expect("subold").count(),
+        0,
+        "rtmp's own directory was left behind in the renamed parent"
+    );
+    fs::remove_dir_all(&victim).expect("clean victim");
+    out.assert_untouched();
+}
