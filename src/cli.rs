@@ -19,17 +19,22 @@ const AFTER_LONG_HELP: &str = "\
 If TEMPLATE is not given, use tmp.XXXXXXXXXX and --tmpdir is implied. TEMPLATE must end in
 at least 3 consecutive X's (unless -t is given: then it may be a BSD prefix).
 
+With --exec, the path is removed when CMD ends, however it ends, without following symlinks;
+if rtmp itself is killed (SIGKILL), a guardian process removes it once CMD has exited.
+
 Exit status: 0 on success, 1 on failure. With --exec: the command's status; 125 if rtmp
 fails before the command runs, 126 if the command cannot be run, 127 if it is not found;
 if the command dies of a signal, rtmp dies of the same signal after removing the path.
 
 Examples:
-  dir=$(rtmp -d) || exit 1           a private directory in $TMPDIR or /tmp
+  dir=$(rtmp -d) || exit 1            a private directory in $TMPDIR or /tmp
   rtmp -p . build.XXXX --suffix=.log  a file build.????.log here
   rtmp -d --exec tar -C {} -xf a.tar  unpack into a directory removed afterwards
   rtmp -d --export-tmpdir --exec make test
                                       every temporary file of the test run lands
-                                      inside, and is removed with it";
+                                      inside, and is removed with it
+  rtmp --shell                        a shell in a new directory, removed when the
+                                      shell exits";
 
 /// Creates a temporary file or directory, safely, and prints its name.
 ///

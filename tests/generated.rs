@@ -54,6 +54,19 @@ set by rtmp in the environment of CMD to the path it created.
 .TP
 .B SHELL
 the shell that \fB\-\-shell\fR starts (\fI/bin/sh\fR when unset or empty).
+.SH CLEANUP
+With \fB\-\-exec\fR, rtmp removes the path when CMD ends, however it ends: by name, inside
+the directory where it was created (held open from creation on), without ever following a
+symbolic link and without entering a mount point. Directories that CMD made read\-only are
+made writable first. A path that CMD already removed is not an error.
+.PP
+If rtmp itself is killed with SIGKILL, a guardian process (\fBrtmp\-guardian\fR, forked at
+creation, in its own session, so a SIGKILL of rtmp's process group does not reach it) waits
+until CMD has exited and then removes the path. After a normal end the guardian exits without
+touching anything.
+.PP
+With \fB\-\-anonymous\fR the file never has a name: it is created with O_TMPFILE and given
+to CMD as an open descriptor, so nothing can be left behind.
 .SH EXAMPLES
 A script that needs a private scratch directory:
 .PP
@@ -81,11 +94,21 @@ rtmp \-d \-\-export\-tmpdir \-\-exec make check
 .RE
 .fi
 .PP
-A throwaway shell in a throwaway directory:
+A throwaway shell in a throwaway directory (removed when the shell exits), and one in a
+scratch area of your own:
 .PP
 .nf
 .RS
 rtmp \-\-shell
+rtmp \-\-shell \-p ~/scratch work.XXXX
+.RE
+.fi
+.PP
+A file that never has a name, written and read back by the command:
+.PP
+.nf
+.RS
+rtmp \-\-anonymous \-\-exec sh \-c 'date > "$1"; cat "$1"' sh {}
 .RE
 .fi
 .SH "SEE ALSO"
@@ -182,6 +205,7 @@ fn man_page_has_the_sections_users_expect() {
         ".SH OPTIONS",
         ".SH \"EXIT STATUS\"",
         ".SH ENVIRONMENT",
+        ".SH CLEANUP",
         ".SH EXAMPLES",
         ".SH \"SEE ALSO\"",
     ] {
