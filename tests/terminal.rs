@@ -12,16 +12,15 @@ mod testenv;
 
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use child::{DEADLINE, aux_dir, exists, isolate_fds, read_or_empty, wait_exit, wait_output};
-use nix::libc;
+use child::{
+    DEADLINE, aux_dir, exists, isolate_fds, read_or_empty, spawn_on_pty, wait_exit, wait_output,
+};
 use testenv::{Run, TestEnv, full_match, lit, rnd};
 
 const USAGE_HINT: &str = "Try 'rtmp --help' for more information.\n";
@@ -341,37 +340,8 @@ struct LivePty {
 }
 
 impl LivePty {
-    fn spawn(mut cmd: Command) -> LivePty {
-        let pty = nix::pty::openpty(
-            None::<&nix::pty::Winsize>,
-            None::<&nix::sys::termios::Termios>,
-        )
-        .expect("openpty");
-        for fd in [pty.master.as_raw_fd(), pty.slave.as_raw_fd()] {
-            // SAFETY: F_SETFD on descriptors we own.
-            assert_eq!(
-                unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) },
-                0
-            );
-        }
-        let slave = &pty.slave;
-        cmd.stdin(slave.try_clone().expect("dup"))
-            .stdout(slave.try_clone().expect("dup"))
-            .stderr(slave.try_clone().expect("dup"));
-        // SAFETY: setsid and ioctl are async-signal-safe.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        isolate_fds(&mut cmd);
-        let child = cmd.spawn().expect("spawn on pty");
-        drop(cmd);
-        drop(pty.slave);
-        let master = fs::File::from(pty.master);
+    fn spawn(cmd: Command) -> LivePty {
+        let (child, master) = spawn_on_pty(cmd);
         let mut reader = master.try_clone().expect("dup master");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&seen);

@@ -183,43 +183,49 @@ pub struct PtySession {
     drain: Option<JoinHandle<String>>,
 }
 
+/// Spawns `cmd` as a session leader with a new pseudo-terminal as its controlling terminal
+/// (and stdin, stdout, stderr); returns the child and the terminal's master side.
+pub fn spawn_on_pty(mut cmd: Command) -> (Child, fs::File) {
+    let pty = nix::pty::openpty(
+        None::<&nix::pty::Winsize>,
+        None::<&nix::sys::termios::Termios>,
+    )
+    .expect("openpty");
+    // openpty(3) does not set close-on-exec; processes spawned by concurrent tests must
+    // not hold the terminal open.
+    for fd in [pty.master.as_raw_fd(), pty.slave.as_raw_fd()] {
+        // SAFETY: F_SETFD on descriptors we own.
+        assert_eq!(
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) },
+            0
+        );
+    }
+    let slave = &pty.slave;
+    cmd.stdin(slave.try_clone().expect("dup"))
+        .stdout(slave.try_clone().expect("dup"))
+        .stderr(slave.try_clone().expect("dup"));
+    // SAFETY: setsid and ioctl are async-signal-safe. The command becomes a session leader
+    // with the pty (its stdin) as controlling terminal.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    isolate_fds(&mut cmd);
+    let child = cmd.spawn().expect("spawn on pty");
+    // The master reads EOF (EIO) only once no slave descriptor is left.
+    drop(cmd);
+    drop(pty.slave);
+    (child, fs::File::from(pty.master))
+}
+
 impl PtySession {
     /// Spawns `cmd` on a new pseudo-terminal.
-    pub fn spawn(mut cmd: Command) -> PtySession {
-        let pty = nix::pty::openpty(
-            None::<&nix::pty::Winsize>,
-            None::<&nix::sys::termios::Termios>,
-        )
-        .expect("openpty");
-        // openpty(3) does not set close-on-exec; processes spawned by concurrent tests must
-        // not hold the terminal open.
-        for fd in [pty.master.as_raw_fd(), pty.slave.as_raw_fd()] {
-            // SAFETY: F_SETFD on descriptors we own.
-            assert_eq!(
-                unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) },
-                0
-            );
-        }
-        let slave = &pty.slave;
-        cmd.stdin(slave.try_clone().expect("dup"))
-            .stdout(slave.try_clone().expect("dup"))
-            .stderr(slave.try_clone().expect("dup"));
-        // SAFETY: setsid and ioctl are async-signal-safe. The command becomes a session leader
-        // with the pty (its stdin) as controlling terminal.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        isolate_fds(&mut cmd);
-        let child = cmd.spawn().expect("spawn on pty");
-        // The master reads EOF (EIO) only once no slave descriptor is left.
-        drop(cmd);
-        drop(pty.slave);
-        let master = fs::File::from(pty.master);
+    pub fn spawn(cmd: Command) -> PtySession {
+        let (child, master) = spawn_on_pty(cmd);
         let mut reader = master.try_clone().expect("dup master");
         // Drain the terminal so nothing blocks writing to it; EIO ends it.
         let drain = std::thread::spawn(move || {
