@@ -45,7 +45,7 @@ use nix::unistd::{self, UnlinkatFlags};
 /// Well under the common soft `RLIMIT_NOFILE` of 1024 (and under 256), so the
 /// removal works however deep the tree is and leaves room for the caller.
 /// With a lower limit the walk holds at most a quarter of it (see
-/// [`descriptor_budget`]).
+/// `descriptor_budget`).
 pub const MAX_OPEN_DIRS: usize = 64;
 
 /// The fewest directory descriptors the walk works with: the top, the one

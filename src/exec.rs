@@ -3,7 +3,7 @@
 //!
 //! Order matters for "nothing left behind": signal handling is installed before the path exists,
 //! a signal that arrives before the child starts removes the path and ends rtmp with that signal,
-//! and every way out after creation goes through [`finish`], which removes the path (unless
+//! and every way out after creation goes through `finish`, which removes the path (unless
 //! `--keep-on-failure` applies). rtmp writes nothing to stdout in this mode.
 
 use std::ffi::{OsStr, OsString};

@@ -31,7 +31,7 @@
 //! * End-of-file without `D` means rtmp died. The guardian waits until the command has exited
 //!   (a pidfd becomes readable; without pidfd, `kill(pid, 0)` every 100 ms plus a check of the
 //!   start time in `/proc/PID/stat`), then removes the path with
-//!   [`remove_created`] (symlink-safe, as part C) and exits. Without a `P`
+//!   [`remove_entry`] in the pinned parent (symlink-safe, as part C) and exits. Without a `P`
 //!   message no command was ever started, so it removes the path at once.
 //!
 //! Writes on the socket use `MSG_NOSIGNAL`, so a dead guardian never kills rtmp or the command
