@@ -42,34 +42,11 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
             return Outcome::ExecFailed;
         }
     };
-    let plan = match plans(request, env_tmpdir).into_iter().next() {
-        Some(Ok(plan)) => plan,
-        Some(Err(e)) => {
-            warn(&e.to_string());
-            return Outcome::ExecFailed;
-        }
-        None => return Outcome::ExecFailed,
-    };
-    let target = if exec.anonymous {
-        create_anonymous(&plan).map(Target::Anonymous)
-    } else {
-        create(&plan, request.kind, false).and_then(|created| {
-            // Pinned at once, before any child exists: from here on the removal happens in
-            // this directory, whatever the child does to the directories above it.
-            match Pinned::new(&created.absolute) {
-                Ok(pinned) => Ok(Target::Named(created, pinned)),
-                Err(e) => {
-                    let _ = created.remove_fresh();
-                    Err(created.error(e))
-                }
-            }
-        })
-    };
-    let target = match target {
+    let target = match make_target(request, exec, env_tmpdir) {
         Ok(t) => t,
-        Err(e) => {
-            if !request.quiet {
-                warn(&e.to_string());
+        Err(message) => {
+            if let Some(message) = message {
+                warn(&message);
             }
             return Outcome::ExecFailed;
         }
@@ -82,55 +59,9 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
         return Outcome::Signaled(sig);
     }
     // Dropped (dismissed and reaped) only when this function returns, after `finish`: from
-    // here on a `kill -9` of rtmp still gets the path removed once the child is gone. An
-    // anonymous file has no name to remove, so it needs none.
-    let guardian = match &target {
-        Target::Named(_, pinned) => match Guardian::start(pinned) {
-            Ok(g) => Some(g),
-            Err(e) => {
-                // The watchdog only matters if rtmp is killed; do not refuse to run without it.
-                warn(&format!("cannot start the guardian: {}", os_error_text(&e)));
-                None
-            }
-        },
-        Target::Anonymous(_) => None,
-    };
-    let words = match &exec.command {
-        ExecCommand::Argv(words) => words.clone(),
-        ExecCommand::Shell => vec![user_shell()],
-    };
-    // With --cd the child runs elsewhere, so a relative path would point nowhere.
-    let child_path = match &target {
-        Target::Named(created, _) if exec.cd => created.absolute.clone().into_os_string(),
-        Target::Named(created, _) => created.path.clone(),
-        Target::Anonymous(fd) => OsString::from(format!("/dev/fd/{}", fd.as_raw_fd())),
-    };
-    if exec.command == ExecCommand::Shell && std::io::stderr().is_terminal() {
-        warn(&format!(
-            "{} is removed when this shell exits",
-            child_path.to_string_lossy()
-        ));
-    }
-    let mut command = child_command(&words, exec, &child_path);
-    if let Target::Anonymous(fd) = &target {
-        let fd = fd.as_raw_fd();
-        // SAFETY: fcntl is async-signal-safe. Only the child's copy loses FD_CLOEXEC, so the
-        // command inherits the file as descriptor `fd` and rtmp's own copy stays close-on-exec.
-        unsafe {
-            command.pre_exec(move || {
-                if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-    }
-    if let Some(guardian) = &guardian {
-        // SAFETY: the announcer only calls getpid and send (async-signal-safe), no allocation.
-        unsafe {
-            command.pre_exec(guardian.announcer());
-        }
-    }
+    // here on a `kill -9` of rtmp still gets the path removed once the child is gone.
+    let guardian = start_guardian(&target);
+    let command = child_command(exec, &target, guardian.as_ref());
     // For the message if it cannot run: the name after `{}` was replaced, as it was tried.
     let program = command.get_program().to_owned();
     let end = match supervisor.run(command) {
@@ -178,6 +109,47 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
     }
 }
 
+/// Plans the one template and creates it: a named path, pinned at once (before any child
+/// exists, so the removal happens in this directory whatever the child does to the directories
+/// above it), or an anonymous file. Err holds the message to print (`None` when `-q` hides it).
+fn make_target(
+    request: &Request,
+    exec: &Exec,
+    env_tmpdir: Option<&OsStr>,
+) -> Result<Target, Option<String>> {
+    let plan = match plans(request, env_tmpdir).into_iter().next() {
+        Some(Ok(plan)) => plan,
+        Some(Err(e)) => return Err(Some(e.to_string())),
+        None => return Err(None),
+    };
+    let created = if exec.anonymous {
+        create_anonymous(&plan).map(Target::Anonymous)
+    } else {
+        create(&plan, request.kind, false).and_then(|created| {
+            match Pinned::new(&created.absolute) {
+                Ok(pinned) => Ok(Target::Named(created, pinned)),
+                Err(e) => {
+                    let _ = created.remove_fresh();
+                    Err(created.error(e))
+                }
+            }
+        })
+    };
+    created.map_err(|e| (!request.quiet).then(|| e.to_string()))
+}
+
+/// Starts the guardian for a named path. An anonymous file has no name to remove, so it needs
+/// none; a guardian that cannot start is reported, and rtmp runs without it (it only matters
+/// if rtmp is killed).
+fn start_guardian(target: &Target) -> Option<Guardian> {
+    let Target::Named(_, pinned) = target else {
+        return None;
+    };
+    Guardian::start(pinned)
+        .map_err(|e| warn(&format!("cannot start the guardian: {}", os_error_text(&e))))
+        .ok()
+}
+
 /// What `--exec` made for the child.
 enum Target {
     /// A named file or directory, removed afterwards through its pinned parent.
@@ -207,21 +179,57 @@ fn finish(target: &Target, exec: &Exec, child_failed: bool) -> Result<(), ()> {
 
 /// The child's command: `{}` replaced in every word, or the path appended when no word has one
 /// (not with `--cd`: the child is already in it); `RTMP_PATH` always set, `TMPDIR` too with
-/// `--export-tmpdir`.
-fn child_command(words: &[OsString], exec: &Exec, path: &OsStr) -> Command {
-    let mut words = substitute(words, path, !exec.cd);
+/// `--export-tmpdir`; the anonymous file's descriptor inherited; the guardian told the pid.
+/// With `--shell` on a terminal, says which directory goes away.
+fn child_command(exec: &Exec, target: &Target, guardian: Option<&Guardian>) -> Command {
+    let words = match &exec.command {
+        ExecCommand::Argv(words) => words.clone(),
+        ExecCommand::Shell => vec![user_shell()],
+    };
+    // With --cd the child runs elsewhere, so a relative path would point nowhere.
+    let path = match target {
+        Target::Named(created, _) if exec.cd => created.absolute.clone().into_os_string(),
+        Target::Named(created, _) => created.path.clone(),
+        Target::Anonymous(fd) => OsString::from(format!("/dev/fd/{}", fd.as_raw_fd())),
+    };
+    if exec.command == ExecCommand::Shell && std::io::stderr().is_terminal() {
+        warn(&format!(
+            "{} is removed when this shell exits",
+            path.to_string_lossy()
+        ));
+    }
+    let mut words = substitute(&words, &path, !exec.cd);
     let program = if words.is_empty() {
         OsString::new()
     } else {
         words.remove(0)
     };
     let mut command = Command::new(program);
-    command.args(words).env("RTMP_PATH", path);
+    command.args(words).env("RTMP_PATH", &path);
     if exec.export_tmpdir {
-        command.env("TMPDIR", path);
+        command.env("TMPDIR", &path);
     }
     if exec.cd {
-        command.current_dir(path);
+        command.current_dir(&path);
+    }
+    if let Target::Anonymous(fd) = target {
+        let fd = fd.as_raw_fd();
+        // SAFETY: fcntl is async-signal-safe. Only the child's copy loses FD_CLOEXEC, so the
+        // command inherits the file as descriptor `fd` and rtmp's own copy stays close-on-exec.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    if let Some(guardian) = guardian {
+        // SAFETY: the announcer only calls getpid and send (async-signal-safe), no allocation.
+        unsafe {
+            command.pre_exec(guardian.announcer());
+        }
     }
     command
 }
