@@ -43,16 +43,6 @@ pub struct Created {
 }
 
 impl Created {
-    /// A failure concerning this name after it was created (for example when it cannot be
-    /// pinned for cleanup), reported as GNU reports creation failures.
-    pub fn error(&self, source: io::Error) -> CreateError {
-        CreateError {
-            kind: self.kind,
-            template: self.path.clone(),
-            source,
-        }
-    }
-
     /// Removes a file or an (empty) directory that was just created, as GNU does when it cannot
     /// print the name. Errors are the OS's.
     pub fn remove_fresh(&self) -> io::Result<()> {
@@ -72,6 +62,16 @@ pub struct CreateError {
 }
 
 impl CreateError {
+    /// A failure to create (or to set up right after creating) a `kind` from `plan`: the
+    /// message names the template, X's unreplaced, as GNU does.
+    pub fn new(kind: Kind, plan: &Plan, source: io::Error) -> Self {
+        CreateError {
+            kind,
+            template: plan.template(),
+            source,
+        }
+    }
+
     /// The OS error behind the failure.
     pub fn io_error(&self) -> &io::Error {
         &self.source
@@ -102,11 +102,7 @@ impl std::error::Error for CreateError {}
 /// `File exists` after tempfile's bounded retries.
 pub fn create(plan: &Plan, kind: Kind, dry_run: bool) -> Result<Created, CreateError> {
     seed_names_from_os();
-    let fail = |source| CreateError {
-        kind,
-        template: plan.template(),
-        source,
-    };
+    let fail = |source| CreateError::new(kind, plan, source);
     let mut builder = tempfile::Builder::new();
     builder
         .prefix(&plan.prefix)
@@ -161,11 +157,7 @@ fn seed_names_from_os() {
 ///
 /// Errors: [`CreateError`] (`failed to create file via template ...`) with the OS error.
 pub fn create_anonymous(plan: &Plan) -> Result<OwnedFd, CreateError> {
-    let fail = |source| CreateError {
-        kind: Kind::File,
-        template: plan.template(),
-        source,
-    };
+    let fail = |source| CreateError::new(Kind::File, plan, source);
     let dir = if plan.dir.is_empty() {
         Path::new(".")
     } else {

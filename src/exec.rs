@@ -15,7 +15,7 @@ use std::process::Command;
 
 use crate::cleanup::Pinned;
 use crate::cli::{Exec, ExecCommand, Request};
-use crate::create::{Created, create, create_anonymous};
+use crate::create::{CreateError, Created, create, create_anonymous};
 use crate::errors::os_error_text;
 use crate::guardian::Guardian;
 use crate::mktemp::plans;
@@ -90,7 +90,8 @@ pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
             let _ = finish(&target, exec, false);
             return match e {
                 SpawnError::NotFound(_) => Outcome::NotFound,
-                _ => Outcome::CannotRun,
+                SpawnError::CannotRun(_) => Outcome::CannotRun,
+                _ => Outcome::ExecFailed,
             };
         }
     };
@@ -130,7 +131,7 @@ fn make_target(
                 Ok(pinned) => Ok(Target::Named(created, pinned)),
                 Err(e) => {
                     let _ = created.remove_fresh();
-                    Err(created.error(e))
+                    Err(CreateError::new(request.kind, &plan, e))
                 }
             }
         })

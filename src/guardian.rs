@@ -97,30 +97,28 @@ impl Guardian {
         match unsafe { libc::fork() } {
             -1 => Err(io::Error::last_os_error()),
             0 => {
-                let code = match become_guardian(theirs.as_raw_fd(), pinned.parent().as_raw_fd()) {
-                    Ok(()) => serve(pinned.name()),
-                    Err(()) => 125,
-                };
+                let socket = theirs.as_raw_fd();
+                let code =
+                    match become_guardian(socket, ours.as_raw_fd(), pinned.parent().as_raw_fd()) {
+                        Ok(()) => serve(pinned.name()),
+                        Err(errno) => {
+                            // Tell rtmp why; nothing was closed yet, so `socket` is still ours.
+                            let mut msg = [b'E', 0, 0, 0, 0];
+                            msg[1..].copy_from_slice(&errno.to_ne_bytes());
+                            send_all(socket, &msg);
+                            125
+                        }
+                    };
                 // SAFETY: ends the forked process without running rtmp's exit handlers.
                 unsafe { libc::_exit(code) }
             }
             pid => {
                 drop(theirs);
                 let guardian = Guardian { socket: ours, pid };
-                let mut ready = [0u8; 1];
-                loop {
-                    // SAFETY: one valid byte of buffer.
-                    let n = unsafe {
-                        libc::read(guardian.socket.as_raw_fd(), ready.as_mut_ptr().cast(), 1)
-                    };
-                    if n == 1 {
-                        return Ok(guardian);
-                    }
-                    if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                        continue;
-                    }
-                    // Dropping `guardian` reaps the dead process.
-                    return Err(io::Error::from(io::ErrorKind::BrokenPipe));
+                match read_ready(guardian.socket.as_raw_fd()) {
+                    Ok(()) => Ok(guardian),
+                    // Dropping `guardian` reaps the process that gave up.
+                    Err(e) => Err(e),
                 }
             }
         }
@@ -156,32 +154,69 @@ impl Drop for Guardian {
     }
 }
 
+/// Waits for the guardian's first word: `R` (ready), or `E` and the errno of what failed.
+fn read_ready(socket: RawFd) -> io::Result<()> {
+    let mut buf = [0u8; 5];
+    let mut got = 0;
+    loop {
+        // SAFETY: the buffer from `got` on is valid for the given length.
+        let n = unsafe { libc::read(socket, buf[got..].as_mut_ptr().cast(), buf.len() - got) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(e);
+        }
+        got += usize::try_from(n).unwrap_or(0);
+        match buf[..got] {
+            [b'R', ..] => return Ok(()),
+            [b'E', a, b, c, d] => {
+                return Err(io::Error::from_raw_os_error(i32::from_ne_bytes([
+                    a, b, c, d,
+                ])));
+            }
+            _ if n == 0 => return Err(io::Error::other("the guardian ended before it was ready")),
+            _ => {}
+        }
+    }
+}
+
 /// The guardian's descriptor for the pinned parent directory of the path.
 const PARENT_FD: RawFd = 3;
 
 /// In the forked guardian: leave rtmp's session and signals behind, keep only the socket (as
 /// stdin), `/dev/null` and the pinned parent directory (as [`PARENT_FD`]), say "ready". Err
-/// when the process cannot be set up.
-fn become_guardian(socket: RawFd, parent: RawFd) -> Result<(), ()> {
+/// holds the errno of the step that failed.
+fn become_guardian(socket: RawFd, rtmp_end: RawFd, parent: RawFd) -> Result<(), i32> {
+    let errno = || {
+        io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO)
+    };
     // SAFETY: plain syscalls on descriptors and signals this process owns.
     unsafe {
         if libc::setsid() < 0 {
-            return Err(());
+            return Err(errno());
         }
         libc::prctl(libc::PR_SET_NAME, NAME.as_ptr());
         for &sig in IGNORED {
             libc::signal(sig, libc::SIG_IGN);
         }
         libc::signal(libc::SIGCHLD, libc::SIG_DFL);
-        // Every source is first copied above the targets 0-3: any of them may sit there now
-        // (rtmp's caller may have closed its stdin, say), and dup2 would clobber it.
+        // A source that sits among the targets 0-3 (rtmp's caller may have closed its stdin,
+        // say) is first copied above them, or a dup2 would clobber it. Others stay where they
+        // are, so a low `ulimit -n` is enough.
         let above = |fd: RawFd| {
-            if fd < 0 {
-                -1
+            if fd > PARENT_FD || fd < 0 {
+                fd
             } else {
-                libc::fcntl(fd, libc::F_DUPFD, 10)
+                libc::fcntl(fd, libc::F_DUPFD, PARENT_FD + 1)
             }
         };
+        // rtmp's end of the socket: the guardian must not hold it (it waits for its EOF), and
+        // closing it first leaves one more descriptor for /dev/null.
+        libc::close(rtmp_end);
         let null = above(libc::open(c"/dev/null".as_ptr(), libc::O_RDWR));
         let (socket, parent) = (above(socket), above(parent));
         if null < 0
@@ -192,7 +227,7 @@ fn become_guardian(socket: RawFd, parent: RawFd) -> Result<(), ()> {
             || libc::dup2(null, 2) < 0
             || libc::dup2(parent, PARENT_FD) < 0
         {
-            return Err(());
+            return Err(errno());
         }
         libc::chdir(c"/".as_ptr());
     }

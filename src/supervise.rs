@@ -129,31 +129,42 @@ pub enum SpawnError {
     /// original API: it is needed because the alternatives were a panic or a made-up status.
     /// It mirrors GNU `timeout`'s "error waiting for command", exit status 125.
     WaitFailed(io::Error),
+    /// rtmp ran out of resources while starting the child (`EAGAIN`/`ENOMEM` from `fork`,
+    /// `EMFILE`/`ENFILE` for std's status pipe): rtmp's own failure, not the command's, so 125
+    /// as GNU `timeout` does when its `fork` fails. (`exec` can report these too, rarely; rtmp
+    /// cannot tell the two apart and takes the more common reading.)
+    NoResources(io::Error),
 }
 
 impl SpawnError {
     fn from_spawn(err: io::Error) -> SpawnError {
-        if err.kind() == io::ErrorKind::NotFound {
-            SpawnError::NotFound(err)
-        } else {
-            SpawnError::CannotRun(err)
+        match err.raw_os_error() {
+            _ if err.kind() == io::ErrorKind::NotFound => SpawnError::NotFound(err),
+            Some(libc::EAGAIN | libc::ENOMEM | libc::EMFILE | libc::ENFILE) => {
+                SpawnError::NoResources(err)
+            }
+            _ => SpawnError::CannotRun(err),
         }
     }
 
     /// The exit status rtmp should use: 127 for [`SpawnError::NotFound`], 126 for
-    /// [`SpawnError::CannotRun`], 125 for [`SpawnError::WaitFailed`] (GNU conventions).
+    /// [`SpawnError::CannotRun`], 125 for [`SpawnError::WaitFailed`] and
+    /// [`SpawnError::NoResources`] (GNU conventions).
     pub fn exit_status(&self) -> u8 {
         match self {
             SpawnError::NotFound(_) => 127,
             SpawnError::CannotRun(_) => 126,
-            SpawnError::WaitFailed(_) => 125,
+            SpawnError::WaitFailed(_) | SpawnError::NoResources(_) => 125,
         }
     }
 
     /// The underlying OS error, for the `rtmp: CMD: <OS text>` message.
     pub fn io_error(&self) -> &io::Error {
         match self {
-            SpawnError::NotFound(e) | SpawnError::CannotRun(e) | SpawnError::WaitFailed(e) => e,
+            SpawnError::NotFound(e)
+            | SpawnError::CannotRun(e)
+            | SpawnError::WaitFailed(e)
+            | SpawnError::NoResources(e) => e,
         }
     }
 }
@@ -497,6 +508,23 @@ mod tests {
         assert_eq!(cr.exit_status(), 126);
         assert_eq!(wf.exit_status(), 125);
         assert_eq!(cr.io_error().raw_os_error(), Some(libc::EACCES));
+    }
+
+    /// Regression (black-box test with `ulimit -n 9`): running out of descriptors while
+    /// starting the child is rtmp's failure (125), not "cannot run the command" (126).
+    #[test]
+    fn resource_exhaustion_while_spawning_is_rtmps_failure() {
+        for errno in [libc::EMFILE, libc::ENFILE, libc::EAGAIN, libc::ENOMEM] {
+            let e = SpawnError::from_spawn(io::Error::from_raw_os_error(errno));
+            assert!(matches!(e, SpawnError::NoResources(_)), "{errno}: {e:?}");
+            assert_eq!(e.exit_status(), 125);
+        }
+        for errno in [libc::EACCES, libc::ENOEXEC, libc::E2BIG, libc::EISDIR] {
+            let e = SpawnError::from_spawn(io::Error::from_raw_os_error(errno));
+            assert_eq!(e.exit_status(), 126, "{errno}");
+        }
+        let e = SpawnError::from_spawn(io::Error::from_raw_os_error(libc::ENOENT));
+        assert_eq!(e.exit_status(), 127);
     }
 
     #[test]
