@@ -208,7 +208,7 @@ fn become_guardian(socket: RawFd, rtmp_end: RawFd, parent: RawFd) -> Result<(), 
         // say) is first copied above them, or a dup2 would clobber it. Others stay where they
         // are, so a low `ulimit -n` is enough.
         let above = |fd: RawFd| {
-            if fd > PARENT_FD || fd < 0 {
+            if !(0..=PARENT_FD).contains(&fd) {
                 fd
             } else {
                 libc::fcntl(fd, libc::F_DUPFD, PARENT_FD + 1)
