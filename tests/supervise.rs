@@ -6,9 +6,12 @@
 //! plays rtmp. Hooks are `#[ignore]`d so a normal `cargo test` does not run them directly, and
 //! they do nothing when the variable does not name them.
 
+#[path = "testenv/child.rs"]
+mod child;
+mod testenv;
+
 use std::fs;
 use std::io::Read;
-use std::os::fd::AsRawFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -338,41 +341,10 @@ fn hook_terminal_script() {
 #[test]
 fn outer_ctrl_c_on_a_terminal_reaches_child_once() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pty = nix::pty::openpty(
-        None::<&nix::pty::Winsize>,
-        None::<&nix::sys::termios::Termios>,
-    )
-    .expect("openpty");
-    // openpty(3) does not set close-on-exec; hooks spawned by concurrent tests must not hold
-    // the terminal open.
-    for fd in [pty.master.as_raw_fd(), pty.slave.as_raw_fd()] {
-        // SAFETY: F_SETFD on descriptors we own.
-        assert_eq!(
-            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) },
-            0
-        );
-    }
-    let mut cmd = hook_command("hook_terminal_script", dir.path());
-    let slave = &pty.slave;
-    cmd.stdin(slave.try_clone().expect("dup"))
-        .stdout(slave.try_clone().expect("dup"))
-        .stderr(slave.try_clone().expect("dup"));
-    // SAFETY: setsid and ioctl are async-signal-safe. The hook becomes a session leader with
-    // the pty as controlling terminal, so it is the terminal's foreground process group.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().expect("spawn hook");
-    // The terminal reports EOF (EIO) only once no slave descriptor is left, and `cmd` holds
-    // duplicates of it.
-    drop(cmd);
-    drop(pty.slave);
-    let mut master = fs::File::from(pty.master);
+    // The hook becomes a session leader with the pty as controlling terminal, so it is the
+    // terminal's foreground process group.
+    let (mut child, mut master) =
+        child::spawn_on_pty(hook_command("hook_terminal_script", dir.path()));
     let mut reader = master.try_clone().expect("dup master");
     // Drain the terminal so the hook never blocks writing to it; EIO ends it once it exits.
     let drain = std::thread::spawn(move || {
