@@ -372,3 +372,67 @@ exit 0
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(!exists(&path), "{path:?} left behind");
 }
+
+/// SPEC.md C: "A signal that arrives before the child starts removes what was created and ends
+/// rtmp with that signal." To hit that window deterministically, rtmp runs under strace, which
+/// holds it for 0.5 s right after its `mkdir` returns (`inject=mkdir:delay_exit`); the test sends
+/// SIGTERM to rtmp (not to strace) inside that pause. Skipped, with a message, without strace
+/// or where ptrace is not allowed.
+#[test]
+fn signal_before_the_child_starts_removes_the_path_and_ends_rtmp() {
+    const STRACE: &str = "/usr/bin/strace";
+    if !Path::new(STRACE).exists() {
+        eprintln!("skipped: {STRACE} is missing");
+        return;
+    }
+    let env = TestEnv::new();
+    let ran = env.path("ran");
+    let trace = aux_dir();
+    let log = trace.path().join("strace.log");
+    let mut cmd = env.command(STRACE);
+    cmd.args(["-qq", "-f", "-e", "trace=mkdir,execve", "-o"])
+        .arg(&log)
+        .args(["-e", "inject=mkdir:delay_exit=500000"])
+        .arg(testenv::rtmp_bin())
+        .args(["-d", "--exec", "touch"])
+        .arg(&ran);
+    let mut strace = cmd.spawn().expect("spawn strace");
+    // rtmp's directory appears, then rtmp sits in the injected delay.
+    let tmpdir = env.tmpdir();
+    let appeared = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(&tmpdir).expect("ls").next().is_none() {
+        if let Some(status) = strace.try_wait().expect("try_wait") {
+            eprintln!("skipped: strace could not trace rtmp here ({status})");
+            return;
+        }
+        assert!(
+            Instant::now() < appeared,
+            "rtmp never created its directory"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let children = format!("/proc/{}/task/{}/children", strace.id(), strace.id());
+    let rtmp: u32 = std::fs::read_to_string(&children)
+        .expect("strace's children")
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("rtmp's pid");
+    // strace has not reaped rtmp (it is paused inside strace), so the pid is still rtmp's.
+    send(rtmp, libc::SIGTERM);
+    let status = strace.wait().expect("wait strace");
+    // strace ends the way its tracee did: killed by SIGTERM.
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    // The command was never even started (a forwarded signal could kill it before it acts).
+    let log = std::fs::read_to_string(&log).expect("strace log");
+    assert!(
+        !log.lines().any(|l| l.contains("execve(\"/usr/bin/touch\"")),
+        "the command was started after an early signal:\n{log}"
+    );
+    assert!(!exists(&ran), "the command ran after an early signal");
+    assert_eq!(
+        std::fs::read_dir(&tmpdir).expect("ls").count(),
+        0,
+        "the path was left behind"
+    );
+}
