@@ -101,24 +101,14 @@ impl std::error::Error for CreateError {}
 /// Output: the created name. Errors: [`CreateError`] with the OS error; a full name space is
 /// `File exists` after tempfile's bounded retries.
 pub fn create(plan: &Plan, kind: Kind, dry_run: bool) -> Result<Created, CreateError> {
-    seed_names_from_os();
-    let fail = |source| CreateError::new(kind, plan, source);
-    let mut builder = tempfile::Builder::new();
-    builder
-        .prefix(&plan.prefix)
-        .suffix(&plan.suffix)
-        .rand_bytes(plan.x_count)
-        .disable_cleanup(true);
-    let dir = Path::new(&plan.dir);
     let made = if dry_run {
-        builder.make_in(dir, name_is_free)
+        make_in(plan, kind, name_is_free)
     } else {
         match kind {
-            Kind::File => builder.make_in(dir, |path| create_file(path).map(drop)),
-            Kind::Directory => builder.make_in(dir, create_dir),
+            Kind::File => make_in(plan, kind, |path| create_file(path).map(drop)),
+            Kind::Directory => make_in(plan, kind, create_dir),
         }
-    }
-    .map_err(|e| fail(normalize_exhausted(e)))?;
+    }?;
     let absolute = made.path().to_path_buf();
     // disable_cleanup(true): dropping the handle leaves the name in place.
     drop(made);
@@ -133,6 +123,24 @@ pub fn create(plan: &Plan, kind: Kind, dry_run: bool) -> Result<Created, CreateE
         absolute: absolute.components().collect(),
         kind,
     })
+}
+
+/// Draws names for `plan` with tempfile and calls `make` on each until one is not taken:
+/// the generator seeded from the OS, tempfile's bounded retries, and the failure reported as a
+/// [`CreateError`] for `kind`. The returned handle never removes the name when dropped.
+fn make_in<R>(
+    plan: &Plan,
+    kind: Kind,
+    make: impl FnMut(&Path) -> io::Result<R>,
+) -> Result<tempfile::NamedTempFile<R>, CreateError> {
+    seed_names_from_os();
+    tempfile::Builder::new()
+        .prefix(&plan.prefix)
+        .suffix(&plan.suffix)
+        .rand_bytes(plan.x_count)
+        .disable_cleanup(true)
+        .make_in(Path::new(&plan.dir), make)
+        .map_err(|e| CreateError::new(kind, plan, normalize_exhausted(e)))
 }
 
 /// Seeds the name generator from the OS (SPEC.md A3, as GNU's `gen_tempname` uses getrandom).
@@ -181,13 +189,7 @@ pub fn create_anonymous(plan: &Plan) -> Result<OwnedFd, CreateError> {
         }
         Err(_) => {}
     }
-    seed_names_from_os();
-    let named = tempfile::Builder::new()
-        .prefix(&plan.prefix)
-        .suffix(&plan.suffix)
-        .rand_bytes(plan.x_count)
-        .make_in(dir, create_file)
-        .map_err(|e| fail(normalize_exhausted(e)))?;
+    let named = make_in(plan, Kind::File, create_file)?;
     let (file, path) = named.keep().map_err(|e| fail(e.error))?;
     fs::remove_file(&path).map_err(fail)?;
     Ok(file.into())
