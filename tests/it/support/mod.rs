@@ -10,8 +10,12 @@
 //! Paths in listings and in `Run`'s messages are shown with [`escape`]: printable ASCII as is,
 //! everything else as `\xNN`, so non-UTF-8 names can be matched with a regex too.
 
-// Every test file includes this module and uses only part of it.
+// Not every helper is used by every build of the tests (`tests/load.rs` includes this module too).
 #![allow(dead_code)]
+
+mod process;
+
+pub use process::*;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;

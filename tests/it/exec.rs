@@ -2,25 +2,22 @@
 //! child, `--keep-on-failure`, and the state the child starts in (descriptors, signal mask and
 //! dispositions). Signals are in `exec_signals.rs`, cleanup safety in `exec_cleanup.rs`.
 
-#[path = "testenv/child.rs"]
-mod child;
-mod testenv;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::Command;
 
-use child::{exists, isolate_fds, sig_bit, sig_masks};
+use crate::support::{
+    Run, TestEnv, escape, exists, full_match, isolate_fds, lit, rnd, sig_bit, sig_masks,
+};
 use nix::libc;
-use testenv::{TestEnv, escape, full_match, lit, rnd};
 
 /// The regex of the default path: `<scratch>/tmp/tmp.XXXXXXXXXX`.
 fn default_path_re(env: &TestEnv) -> String {
     format!("{}/tmp/tmp\\.{}", env.root_re(), rnd(10))
 }
 
-fn stdout_text(run: &testenv::Run) -> String {
+fn stdout_text(run: &Run) -> String {
     String::from_utf8(run.output.stdout.clone()).expect("utf-8 stdout")
 }
 

@@ -4,17 +4,15 @@
 //! No fixed long sleeps: the child announces itself through a `ready` file and waits for a
 //! `release` file; every wait polls against a deadline.
 
-mod testenv;
-
 use std::fs;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::TestEnv;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
-use testenv::TestEnv;
 
 /// Must match `rtmp::guardian::NAME`: the guardian's process name (`/proc/PID/comm`).
 const NAME: &[u8] = b"rtmp-guardian\n";

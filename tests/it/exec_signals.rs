@@ -5,20 +5,15 @@
 //! Children announce readiness by creating a file (written atomically, holding the path) and
 //! the tests poll for it; no test relies on a fixed long sleep.
 
-#[path = "testenv/child.rs"]
-mod child;
-mod testenv;
-
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use child::{
-    PtySession, aux_dir, exists, log_lines, reported_path, send, spawn_piped, wait_for_file,
-    wait_output, wait_until,
+use crate::support::{
+    PtySession, TestEnv, aux_dir, exists, log_lines, reported_path, rtmp_bin, send, spawn_piped,
+    wait_for_file, wait_output, wait_until,
 };
 use nix::libc;
-use testenv::TestEnv;
 
 // ---------------------------------------------------------------- signal death
 
@@ -393,7 +388,7 @@ fn signal_before_the_child_starts_removes_the_path_and_ends_rtmp() {
     cmd.args(["-qq", "-f", "-e", "trace=mkdir,execve", "-o"])
         .arg(&log)
         .args(["-e", "inject=mkdir:delay_exit=500000"])
-        .arg(testenv::rtmp_bin())
+        .arg(rtmp_bin())
         .args(["-d", "--exec", "touch"])
         .arg(&ran);
     let mut strace = cmd.spawn().expect("spawn strace");

@@ -10,14 +10,12 @@
 //!
 //! Skipped (with a message, not failed) when /usr/bin/mktemp is missing or is not GNU's.
 
-mod testenv;
-
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::Path;
 use std::process::Command;
 
-use testenv::{Run, TestEnv, escape};
+use crate::support::{Run, TestEnv, escape, rtmp_bin};
 
 const GNU: &str = "/usr/bin/mktemp";
 /// GNU runs used to find the random positions. Two runs agree on one random character with
@@ -356,7 +354,7 @@ fn a_rtmp_matches_gnu_mktemp() {
     }
     let cases = cases();
     assert!(cases.len() >= 30);
-    let rtmp = testenv::rtmp_bin();
+    let rtmp = rtmp_bin();
     let mut failures = Vec::new();
     for case in &cases {
         let ours = run_program(rtmp, case);

@@ -3,7 +3,7 @@
 //! what the definition generates now. Regenerate them with:
 //!
 //! ```sh
-//! RTMP_UPDATE_GENERATED=1 cargo test --test generated
+//! RTMP_UPDATE_GENERATED=1 cargo test --test it generated::
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -183,7 +183,7 @@ fn check_or_update(rel: &str, want: &[u8]) {
     let have = std::fs::read(&path).unwrap_or_default();
     assert!(
         have == want,
-        "{} is stale or missing: regenerate with RTMP_UPDATE_GENERATED=1 cargo test --test generated",
+        "{} is stale or missing: regenerate with RTMP_UPDATE_GENERATED=1 cargo test --test it generated::",
         Path::new(rel).display()
     );
 }

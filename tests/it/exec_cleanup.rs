@@ -4,11 +4,7 @@
 //! failed removal is reported with status 125 (or the child's failing status).
 //!
 //! Tests that need permissions to matter run rtmp as an unprivileged user (see
-//! `child::unprivileged_rtmp`): through setpriv when the tests run as root.
-
-#[path = "testenv/child.rs"]
-mod child;
-mod testenv;
+//! `support::unprivileged_rtmp`): through setpriv when the tests run as root.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -16,11 +12,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use child::{
-    NOBODY, aux_dir, exists, give_to_nobody, is_root, reported_path, spawn_piped,
-    unprivileged_rtmp, wait_for_file, wait_output,
+use crate::support::{
+    NOBODY, TestEnv, aux_dir, escape, exists, full_match, give_to_nobody, is_root, lit,
+    reported_path, rnd, spawn_piped, unprivileged_rtmp, wait_for_file, wait_output,
 };
-use testenv::{TestEnv, escape, full_match, lit, rnd};
 
 /// An "outside" directory with a file and a subdirectory in it, which cleanup must not touch.
 struct Outside {

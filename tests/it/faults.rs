@@ -277,7 +277,7 @@ fn exec_dir_with_hard_things_is_removed() {
         .arg(exe)
         // `--skip {}` keeps rtmp from appending the path, which libtest would take as a filter.
         .args([
-            "hook_leave_hard_things",
+            "faults::hook_leave_hard_things",
             "--exact",
             "--ignored",
             "--nocapture",

@@ -1,16 +1,14 @@
 //! SPEC.md A3, creation: permissions under several umasks, dry runs, and O_EXCL semantics
 //! when the name space is full.
 
-mod testenv;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::{Run, TestEnv, rnd};
 use nix::sys::stat::{Mode, umask};
-use testenv::{Run, TestEnv, rnd};
 
 /// `cmd` with its umask set to `mask` in the child, just before exec.
 fn with_umask(mut cmd: Command, mask: u32) -> Command {

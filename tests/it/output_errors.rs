@@ -2,12 +2,10 @@
 //! `rtmp: write error: <OS text>` (not with `-q`, except in dry-run mode) and exits 1.
 //! `--help` and `--version` fail the same way (GNU).
 
-mod testenv;
-
 use std::fs::OpenOptions;
 use std::process::Command;
 
-use testenv::{Run, TestEnv, rnd, rtmp_bin};
+use crate::support::{Run, TestEnv, rnd, rtmp_bin};
 
 const ENOSPC: &str = "rtmp: write error: No space left on device\n";
 const EBADF: &str = "rtmp: write error: Bad file descriptor\n";

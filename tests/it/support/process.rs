@@ -1,10 +1,7 @@
 //! Helpers for the `--exec` tests (SPEC.md C): running rtmp in the background, readiness files,
 //! signal masks, a pseudo-terminal and an unprivileged runner.
 //!
-//! Include it next to `testenv` with `#[path = "testenv/child.rs"] mod child;`.
-
-// Every `--exec` test file uses only part of it.
-#![allow(dead_code)]
+//! Part of [`crate::support`], which re-exports all of it.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -20,7 +17,7 @@ use std::time::{Duration, Instant};
 use nix::libc;
 use tempfile::TempDir;
 
-use crate::testenv::{TestEnv, rtmp_bin};
+use super::{TestEnv, rtmp_bin};
 
 /// How long any single wait in these tests may take before the test fails (a broken rtmp must
 /// not hang the suite).

@@ -1,12 +1,10 @@
 //! SPEC.md A2.5: where the name goes (`-p`, `--tmpdir`, `-t`, `$TMPDIR`) and how the directory
 //! and the template are joined.
 
-mod testenv;
-
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
-use testenv::{Run, TestEnv, rnd};
+use crate::support::{Run, TestEnv, rnd};
 
 /// A scratch directory with `d/`, `sub/` and a regular file `afile` besides `tmp/`.
 fn fixture() -> TestEnv {

@@ -1,17 +1,15 @@
 //! SPEC.md A2 (template rules) and the byte-exact parts of A3: what a template turns into,
 //! which templates are rejected and with which message.
 
-mod testenv;
-
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 
-use testenv::{TestEnv, rnd};
+use crate::support::{Run, TestEnv, rnd};
 
 /// The regular file that `run` printed exists, relative to the scratch directory.
 #[track_caller]
-fn assert_file(env: &TestEnv, run: &testenv::Run) {
+fn assert_file(env: &TestEnv, run: &Run) {
     let path = env.path(run.name());
     let meta = fs::symlink_metadata(&path).expect("printed name does not exist");
     assert!(meta.file_type().is_file(), "{path:?} is not a regular file");

@@ -1,9 +1,7 @@
 //! SPEC.md A1 (getopt-style command line and its usage errors) and part B (BSD spellings:
 //! several templates, `-t PREFIX`).
 
-mod testenv;
-
-use testenv::{TestEnv, rnd};
+use crate::support::{TestEnv, rnd};
 
 const TRY: &str = "Try 'rtmp --help' for more information.\n";
 

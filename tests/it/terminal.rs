@@ -6,10 +6,6 @@
 //! Children report what they saw in files of an aux directory; the terminal tests wait on the
 //! pseudo-terminal's output with deadlines, never on fixed sleeps.
 
-#[path = "testenv/child.rs"]
-mod child;
-mod testenv;
-
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -18,10 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use child::{
-    DEADLINE, aux_dir, exists, isolate_fds, read_or_empty, spawn_on_pty, wait_exit, wait_output,
+use crate::support::{
+    DEADLINE, Run, TestEnv, aux_dir, describe, exists, full_match, isolate_fds, lit, read_or_empty,
+    rnd, spawn_on_pty, wait_exit, wait_output,
 };
-use testenv::{Run, TestEnv, full_match, lit, rnd};
 
 const USAGE_HINT: &str = "Try 'rtmp --help' for more information.\n";
 
@@ -51,7 +47,7 @@ fn run_with_stdin(env: &TestEnv, mut cmd: Command, input: &str) -> Run {
     }
     let output = wait_output(child);
     Run {
-        command: format!("{} <<< {input:?}", testenv::describe(&cmd)),
+        command: format!("{} <<< {input:?}", describe(&cmd)),
         cwd: cmd.get_current_dir().map_or_else(
             || "(inherited)".into(),
             |d| d.to_string_lossy().into_owned(),

@@ -6,10 +6,6 @@
 //! plays rtmp. Hooks are `#[ignore]`d so a normal `cargo test` does not run them directly, and
 //! they do nothing when the variable does not name them.
 
-#[path = "testenv/child.rs"]
-mod child;
-mod testenv;
-
 use std::fs;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -56,11 +52,16 @@ fn hook_dir(name: &str) -> Option<PathBuf> {
 fn hook_command(name: &str, dir: &Path) -> Command {
     let exe = std::env::current_exe().expect("current_exe");
     let mut cmd = Command::new(exe);
-    cmd.args([name, "--exact", "--nocapture", "--include-ignored"])
-        .args(["--test-threads", "1"])
-        .env(HOOK_VAR, name)
-        .env(DIR_VAR, dir)
-        .stdin(Stdio::null());
+    cmd.args([
+        &format!("supervise::{name}"),
+        "--exact",
+        "--nocapture",
+        "--include-ignored",
+    ])
+    .args(["--test-threads", "1"])
+    .env(HOOK_VAR, name)
+    .env(DIR_VAR, dir)
+    .stdin(Stdio::null());
     cmd
 }
 
@@ -344,7 +345,7 @@ fn outer_ctrl_c_on_a_terminal_reaches_child_once() {
     // The hook becomes a session leader with the pty as controlling terminal, so it is the
     // terminal's foreground process group.
     let (mut child, mut master) =
-        child::spawn_on_pty(hook_command("hook_terminal_script", dir.path()));
+        crate::support::spawn_on_pty(hook_command("hook_terminal_script", dir.path()));
     let mut reader = master.try_clone().expect("dup master");
     // Drain the terminal so the hook never blocks writing to it; EIO ends it once it exits.
     let drain = std::thread::spawn(move || {

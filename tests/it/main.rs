@@ -1,0 +1,33 @@
+//! rtmp's integration tests: one test binary (as fd and ripgrep have it), one module per area,
+//! one [`support`] module for everything the areas share.
+//!
+//! One binary means one link instead of sixteen and one copy of the helpers. Run one area with
+//! `cargo test --test it exec_signals::`, one test with its full name.
+//!
+//! Every test runs the built `rtmp` binary (or, in `supervise` and `generated`, the library) in a
+//! scratch directory of its own; nothing outside the repository is read. Tests that need a tool
+//! or a privilege the machine lacks (GNU `/usr/bin/mktemp`, `setpriv`, `unshare`, `strace`,
+//! root) print `skipped: ...` and pass.
+
+mod support;
+
+// mktemp mode
+mod gnu_compare;
+mod location;
+mod modes;
+mod options;
+mod output_errors;
+mod planner_props;
+mod templates;
+
+// --exec mode
+mod exec;
+mod exec_cleanup;
+mod exec_signals;
+mod faults;
+mod guardian;
+mod supervise;
+mod terminal;
+
+// files generated from the clap definition
+mod generated;
