@@ -6,62 +6,42 @@
 //! cargo test --test load -- --ignored
 //! ```
 //!
-//! Scratch directories are made on `/dev/shm` (tmpfs) when it is writable, else in the system
-//! temporary directory.
+//! They use the helpers of the `it` target (`tests/it/support`), included as a module: scratch
+//! directories on `/dev/shm` (tmpfs) when it is writable, the clean environment, the waits
+//! against one deadline and the file handshake with an `--exec` child.
 
 use std::collections::HashSet;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use support::{
+    ANNOUNCE, AWAIT_GO, Handshake, REPORT_PARENT_AND_PATH, clean_command, rtmp_bin, scratch_dir,
+    wait_exit,
+};
 use tempfile::TempDir;
 
-fn rtmp() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("rtmp")
-}
+// Only part of the shared helpers is used here.
+#[allow(dead_code, unused_imports)]
+#[path = "it/support/mod.rs"]
+mod support;
 
-/// A scratch directory on tmpfs when possible.
+/// A scratch directory of this test's own.
 fn scratch() -> TempDir {
-    let shm = Path::new("/dev/shm");
-    let builder = &mut tempfile::Builder::new();
-    builder.prefix("rtmp-load.");
-    match builder.tempdir_in(shm) {
-        Ok(dir) => dir,
-        Err(_) => builder.tempdir().expect("scratch directory"),
-    }
+    scratch_dir(0o700)
 }
 
 /// rtmp with a clean environment, run in `cwd`.
 fn command(cwd: &Path) -> Command {
-    let mut cmd = Command::new(rtmp());
-    cmd.current_dir(cwd)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null());
+    let mut cmd = clean_command(rtmp_bin());
+    cmd.current_dir(cwd).stdin(Stdio::null());
     cmd
-}
-
-/// Waits for `child` at most `limit`; kills it and fails the test when it takes longer.
-fn wait_bounded(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("rtmp did not finish within {limit:?}");
-        }
-        sleep(Duration::from_millis(5));
-    }
 }
 
 /// 200 rtmp processes started at once in one directory each create a distinct file.
@@ -144,7 +124,7 @@ fn exhausted_name_space_fails_fast_with_file_exists() {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn rtmp");
-        wait_bounded(&mut child, Duration::from_secs(30));
+        wait_exit(&mut child);
         let took = start.elapsed();
         let out = child.wait_with_output().expect("output");
         eprintln!("rtmp {args:?}: {took:?}");
@@ -160,31 +140,29 @@ fn exhausted_name_space_fails_fast_with_file_exists() {
     assert_eq!(fs::read_dir(&full).expect("read full").count(), 238_328);
 }
 
-/// The `--exec` child: counts the SIGTERMs it gets, says it is ready (writing the path it was
-/// given into `$READY`), and exits 7 once `$RELEASE` exists, after writing its count to
-/// `$COUNT`. It gives up after about 60 s so a broken rtmp cannot leave it running.
-const COUNTING_CHILD: &str = r#"
+/// The `--exec` child: counts the SIGTERMs it gets, announces itself, and once told to go on
+/// logs its count (`count N`), its parent and whether its path exists (see
+/// [`REPORT_PARENT_AND_PATH`]), and exits 7.
+fn counting_child() -> String {
+    format!(
+        r#"
 n=0
 trap 'n=$((n + 1))' TERM
-printf '%s' "$RTMP_PATH" > "$READY.tmp" && mv "$READY.tmp" "$READY"
-i=0
-while [ ! -e "$RELEASE" ]; do
-  sleep 0.01 &
-  wait $! # a trapped signal interrupts `wait`, so the trap runs at once
-  i=$((i + 1))
-  if [ "$i" -ge 6000 ]; then exit 99; fi
-done
-echo "$n" > "$COUNT"
+{ANNOUNCE}
+{AWAIT_GO}
+echo "count $n" >> "$LOG"
+{REPORT_PARENT_AND_PATH}
 exit 7
-"#;
-
-fn wait_for_file(path: &Path, limit: Duration) {
-    let start = Instant::now();
-    while !path.exists() {
-        assert!(start.elapsed() < limit, "{path:?} did not appear");
-        sleep(Duration::from_millis(5));
-    }
+"#
+    )
 }
+
+/// The pause between the spaced-out SIGTERMs. Standard signals are not queued: two that reach
+/// rtmp before it has taken the first are one. rtmp takes and forwards a signal within
+/// microseconds, and the child's trap runs as soon as its `wait` is interrupted, so 20 ms lets
+/// most of the spaced signals through one by one even on a loaded machine; the test asserts
+/// only that at least half of them are counted.
+const SPACING: Duration = Duration::from_millis(20);
 
 /// 100 SIGTERMs sent to rtmp alone in quick succession (then 20 more, spaced out): rtmp
 /// forwards them and keeps waiting; it ends only when the child does, with the child's status,
@@ -195,24 +173,18 @@ fn term_storm_does_not_end_rtmp_before_its_child() {
     const BURST: u32 = 100;
     const SPACED: u32 = 20;
     let dir = scratch();
-    let ready = dir.path().join("ready");
-    let release = dir.path().join("release");
-    let count = dir.path().join("count");
-    let mut child = command(dir.path())
-        .args(["-d", "-p"])
+    let hs = Handshake::new();
+    let mut cmd = command(dir.path());
+    cmd.args(["-d", "-p"])
         .arg(dir.path())
-        .args(["--exec", "sh", "-c", COUNTING_CHILD])
-        .env("READY", &ready)
-        .env("RELEASE", &release)
-        .env("COUNT", &count)
+        .args(["--exec", "sh", "-c", &counting_child()]);
+    let mut child = hs
+        .env(&mut cmd)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn rtmp");
-    wait_for_file(&ready, Duration::from_secs(20));
-    let path = PathBuf::from(std::ffi::OsStr::from_bytes(
-        &fs::read(&ready).expect("read ready"),
-    ));
+    let path = hs.wait_ready();
     assert!(path.is_dir(), "{path:?} is not a directory");
 
     let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid"));
@@ -221,18 +193,17 @@ fn term_storm_does_not_end_rtmp_before_its_child() {
     }
     // Then some spaced out, so that they cannot all coalesce: most of these must get through.
     for _ in 0..SPACED {
-        sleep(Duration::from_millis(20));
+        sleep(SPACING);
         kill(pid, Signal::SIGTERM).expect("kill -TERM rtmp");
     }
-    sleep(Duration::from_millis(300));
     assert!(
         child.try_wait().expect("try_wait").is_none(),
         "rtmp ended while its child was still running"
     );
     assert!(path.is_dir(), "{path:?} removed while the child runs");
 
-    fs::write(&release, "").expect("release the child");
-    let status = wait_bounded(&mut child, Duration::from_secs(30));
+    hs.go();
+    let status = wait_exit(&mut child);
     let out = child.wait_with_output().expect("output");
     assert_eq!(
         (status.code(), status.signal()),
@@ -242,11 +213,17 @@ fn term_storm_does_not_end_rtmp_before_its_child() {
     );
     assert!(out.stdout.is_empty());
     assert!(!path.exists(), "{path:?} left behind");
-    let got: u32 = fs::read_to_string(&count)
-        .expect("child wrote its count")
-        .trim()
-        .parse()
-        .expect("count");
+    // The child's report covers its whole run: rtmp stayed its parent, the path stayed.
+    let log = hs.log();
+    assert_eq!(
+        log[1..],
+        [format!("parent {}", pid.as_raw()), "path yes".to_owned()],
+        "rtmp must stay the child's parent, with the path in place, until the child ends"
+    );
+    let got: u32 = log[0]
+        .strip_prefix("count ")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("child log {log:?}"));
     eprintln!(
         "child caught {got} of {} SIGTERMs ({BURST} in a burst, {SPACED} 20 ms apart)",
         BURST + SPACED

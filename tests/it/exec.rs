@@ -1,6 +1,7 @@
-//! `--exec` mode through the real binary (SPEC.md C): exit statuses, how the path reaches the
-//! child, `--keep-on-failure`, and the state the child starts in (descriptors, signal mask and
-//! dispositions). Signals are in `exec_signals.rs`, cleanup safety in `exec_cleanup.rs`.
+//! `--exec` mode through the real binary (README "Use in scripts", "Exit status"): exit
+//! statuses, how the path reaches the child, `--keep-on-failure`, and the state the child starts
+//! in (descriptors, signal mask and dispositions). Signals are in `exec_signals`, cleanup safety
+//! in `exec_cleanup`, `--cd`/`--shell` in `terminal`.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -9,6 +10,7 @@ use std::process::Command;
 
 use crate::support::{
     Run, TestEnv, escape, exists, full_match, isolate_fds, lit, rnd, sig_bit, sig_masks,
+    spawn_piped, wait_output,
 };
 use nix::libc;
 
@@ -576,23 +578,10 @@ fn rtmp_finishes_when_the_caller_blocked_sigchld() {
             Ok(())
         });
     }
-    cmd.stdout(std::process::Stdio::piped());
-    let mut rtmp = cmd.spawn().expect("spawn rtmp");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = rtmp.try_wait().expect("try_wait") {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = rtmp.kill();
-            let _ = rtmp.wait();
-            panic!("rtmp hung with SIGCHLD blocked by its caller");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
-    let out = rtmp.wait_with_output().expect("output");
+    // A hang (the bug) fails the test after the deadline instead of hanging the suite.
+    let out = wait_output(spawn_piped(cmd));
     // grep gets the path appended too (a directory): status 2, but rtmp finished and cleaned up.
-    assert_eq!(status.code(), Some(2), "{out:?}");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
     let (blocked, _) = sig_masks(&String::from_utf8_lossy(&out.stdout));
     assert_ne!(
         blocked & sig_bit(libc::SIGCHLD),

@@ -1,7 +1,8 @@
-//! `--exec` cleanup safety through the real binary (SPEC.md C "Cleanup removes only what rtmp
-//! created"): symlinks are never followed, a swapped path loses only the link, read-only
-//! subtrees go, special files and non-UTF-8 names go, a path the child removed is fine, and a
-//! failed removal is reported with status 125 (or the child's failing status).
+//! `--exec` cleanup safety through the real binary (README "Cleanup": only rtmp's path is
+//! removed, inside the directory it was created in): symlinks are never followed, a swapped
+//! path loses only the link, read-only subtrees go, special files and non-UTF-8 names go, a path
+//! the child removed is fine, and a failed removal is reported with status 125 (or the child's
+//! failing status).
 //!
 //! Tests that need permissions to matter run rtmp as an unprivileged user (see
 //! `support::unprivileged_rtmp`): through setpriv when the tests run as root.
@@ -13,8 +14,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::support::{
-    NOBODY, TestEnv, aux_dir, escape, exists, full_match, give_to_nobody, is_root, lit,
-    reported_path, rnd, spawn_piped, unprivileged_rtmp, wait_for_file, wait_output,
+    ANNOUNCE, AWAIT_GO, Handshake, NOBODY, TestEnv, aux_dir, escape, exists, full_match,
+    give_to_nobody, is_root, lit, rnd, spawn_piped, unprivileged_rtmp, wait_output,
 };
 
 /// An "outside" directory with a file and a subdirectory in it, which cleanup must not touch.
@@ -289,34 +290,29 @@ fn path_removed_by_the_child_is_fine() {
 #[test]
 fn fifo_socket_and_non_utf8_names_are_removed() {
     let env = TestEnv::new();
-    let aux = aux_dir();
+    let hs = Handshake::new();
     let before = env.listing();
-    let script = r#"
+    let script = format!(
+        r#"
 mkfifo "$1/fifo" &&
 mkdir "$1/$(printf 'd\376ir')" &&
 touch "$1/$(printf 'bad\377name')" "$1/$(printf 'd\376ir')/$(printf '\001\n')" &&
 mkfifo "$1/$(printf 'd\376ir')/fifo2" &&
-printf '%s' "$1" > "$READY.tmp" && mv "$READY.tmp" "$READY" || exit 1
-i=0
-while [ ! -e "$GO" ]; do
-  sleep 0.02
-  i=$((i + 1))
-  if [ "$i" -ge 1000 ]; then exit 99; fi
-done
-"#;
-    let (ready, go) = (aux.path().join("ready"), aux.path().join("go"));
-    let mut cmd = env.rtmp_cmd(["-d", "--exec", "sh", "-c", script, "sh"]);
-    cmd.env("READY", &ready).env("GO", &go);
+{ANNOUNCE} || exit 1
+{AWAIT_GO}
+"#
+    );
+    let mut cmd = env.rtmp_cmd(["-d", "--exec", "sh", "-c", &script, "sh"]);
+    hs.env(&mut cmd);
     let rtmp = spawn_piped(cmd);
-    wait_for_file(&ready);
-    let path = reported_path(&ready);
+    let path = hs.wait_ready();
     // Sockets cannot be made from sh without extra tools: bind them from here while the child
     // waits.
     let _l1 = std::os::unix::net::UnixListener::bind(path.join("sock")).expect("bind sock");
     let sub = path.join(OsStr::from_bytes(b"d\xfeir"));
     let _l2 = std::os::unix::net::UnixListener::bind(sub.join("sock2")).expect("bind sock2");
     assert_eq!(fs::read_dir(&path).expect("read path").count(), 4);
-    fs::write(&go, "").expect("create go");
+    hs.go();
     let out = wait_output(rtmp);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(out.stderr, b"");

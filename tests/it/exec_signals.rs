@@ -1,17 +1,17 @@
-//! `--exec` mode and signals, through the real binary (SPEC.md C "Exit status" and "Signals"):
-//! a child's signal death becomes rtmp's, signals sent to rtmp reach the child exactly once,
-//! Ctrl-C on a terminal is not sent twice, and rtmp never exits before its child.
+//! `--exec` mode and signals, through the real binary (README "Exit status" and "Signals in
+//! `--exec` mode"): a child's signal death becomes rtmp's, signals sent to rtmp reach the child
+//! exactly once, Ctrl-C on a terminal is not sent twice, and rtmp never exits before its child.
 //!
-//! Children announce readiness by creating a file (written atomically, holding the path) and
-//! the tests poll for it; no test relies on a fixed long sleep.
+//! Children announce readiness through a [`Handshake`] (a file written atomically, holding the
+//! path) and wait for the test's go-ahead; "rtmp stayed" is read back from the child itself at
+//! the end ([`REPORT_PARENT_AND_PATH`]), not watched for a fixed time.
 
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use crate::support::{
-    PtySession, TestEnv, aux_dir, exists, log_lines, reported_path, rtmp_bin, send, spawn_piped,
-    wait_for_file, wait_output, wait_until,
+    ANNOUNCE, AWAIT_GO, Handshake, Pty, REPORT_PARENT_AND_PATH, TestEnv, aux_dir, exists,
+    is_pending, reported_path, rtmp_bin, send, spawn_piped, wait_output, wait_until,
 };
 use nix::libc;
 
@@ -106,13 +106,21 @@ fn child_killed_by_quit_leaves_no_core_dump() {
 
 // ---------------------------------------------------------------- forwarding
 
+/// How long, in 0.05 s ticks, the trapping child stays alive after the first signal, so that a
+/// second delivery (rtmp sending again a signal the child already got) is logged too. rtmp
+/// forwards within microseconds of taking a signal, and a terminal's Ctrl-C reaches rtmp and the
+/// child at the same moment, so a quarter of a second is a wide margin. No readiness signal can
+/// say "nothing more is coming"; this is the one fixed wait of these tests.
+const LINGER_TICKS: u32 = 5;
+
 /// The child for forwarding tests: traps `$SIG`, logs every delivery to `$LOG`, announces
-/// readiness by atomically creating `$READY` (holding the path), waits for the signal, then
-/// stays alive ~0.25 s more (so that a duplicate delivery would be logged too) and exits with
-/// `$CODE`. It gives up after ~20 s so that a broken rtmp cannot leave it running.
-const TRAPPER: &str = r#"
+/// itself, waits for the signal, then stays alive [`LINGER_TICKS`] more and exits with `$CODE`.
+/// It gives up after ~20 s so that a broken rtmp cannot leave it running.
+fn trapper() -> String {
+    format!(
+        r#"
 trap 'echo "$SIG" >> "$LOG"; got=1' "$SIG"
-printf '%s' "$RTMP_PATH" > "$READY.tmp" && mv "$READY.tmp" "$READY"
+{ANNOUNCE}
 i=0
 while [ -z "$got" ]; do
   sleep 0.02 & wait $!
@@ -120,14 +128,16 @@ while [ -z "$got" ]; do
   if [ "$i" -ge 1000 ]; then echo timeout >> "$LOG"; exit 99; fi
 done
 n=0
-while [ "$n" -lt 5 ]; do sleep 0.05 & wait $!; n=$((n + 1)); done
+while [ "$n" -lt {LINGER_TICKS} ]; do sleep 0.05 & wait $!; n=$((n + 1)); done
 echo end >> "$LOG"
 exit "$CODE"
-"#;
+"#
+    )
+}
 
 struct Trapper {
     env: TestEnv,
-    aux: tempfile::TempDir,
+    hs: Handshake,
     before: Vec<String>,
 }
 
@@ -137,29 +147,23 @@ impl Trapper {
         let before = env.listing();
         Trapper {
             env,
-            aux: aux_dir(),
+            hs: Handshake::new(),
             before,
         }
     }
 
-    fn file(&self, name: &str) -> std::path::PathBuf {
-        self.aux.path().join(name)
-    }
-
-    /// The rtmp command running [`TRAPPER`] for signal `name`, exiting with `code`.
+    /// The rtmp command running [`trapper`] for signal `name`, exiting with `code`.
     fn command(&self, dir: bool, name: &str, code: u8) -> std::process::Command {
         let mut cmd = self.env.rtmp_cmd(if dir { &["-d"][..] } else { &[][..] });
-        cmd.args(["--exec", "sh", "-c", TRAPPER, "sh"])
+        cmd.args(["--exec", "sh", "-c", &trapper(), "sh"])
             .env("SIG", name)
-            .env("LOG", self.file("log"))
-            .env("READY", self.file("ready"))
             .env("CODE", code.to_string());
+        self.hs.env(&mut cmd);
         cmd
     }
 
     fn wait_ready(&self) -> std::path::PathBuf {
-        wait_for_file(&self.file("ready"));
-        let path = reported_path(&self.file("ready"));
+        let path = self.hs.wait_ready();
         assert!(exists(&path), "{path:?} missing while the child runs");
         path
     }
@@ -190,7 +194,7 @@ fn forwarded_once(sig: i32, name: &str, dir: bool) {
     assert_eq!(out.stdout, b"");
     assert_eq!(out.stderr, b"");
     assert_eq!(
-        log_lines(&t.file("log")),
+        t.hs.log(),
         vec![name.to_owned(), "end".to_owned()],
         "the child must see SIG{name} exactly once"
     );
@@ -223,7 +227,7 @@ fn int_and_usr2_sent_to_rtmp_reach_the_child_once() {
 #[test]
 fn ctrl_c_on_a_terminal_reaches_the_child_once() {
     let t = Trapper::new();
-    let mut session = PtySession::spawn(t.command(true, "INT", 6));
+    let mut session = Pty::spawn(t.command(true, "INT", 6));
     let path = t.wait_ready();
     session.type_bytes(b"\x03");
     let (status, text) = session.finish();
@@ -233,7 +237,7 @@ fn ctrl_c_on_a_terminal_reaches_the_child_once() {
         "status {status:?}, terminal: {text:?}"
     );
     assert_eq!(
-        log_lines(&t.file("log")),
+        t.hs.log(),
         vec!["INT".to_owned(), "end".to_owned()],
         "the child must see Ctrl-C exactly once; terminal: {text:?}"
     );
@@ -245,21 +249,13 @@ fn ctrl_c_on_a_terminal_reaches_the_child_once() {
 #[test]
 fn ctrl_c_on_a_terminal_kills_rtmp_with_int_after_cleanup() {
     let env = TestEnv::new();
-    let aux = aux_dir();
+    let hs = Handshake::new();
     let before = env.listing();
-    let mut cmd = env.rtmp_cmd([
-        "-d",
-        "--exec",
-        "sh",
-        "-c",
-        "printf '%s' \"$RTMP_PATH\" > \"$READY.tmp\" && mv \"$READY.tmp\" \"$READY\"; exec sleep 20",
-        "sh",
-    ]);
-    let ready = aux.path().join("ready");
-    cmd.env("READY", &ready);
-    let mut session = PtySession::spawn(cmd);
-    wait_for_file(&ready);
-    let path = reported_path(&ready);
+    let script = format!("{ANNOUNCE}; exec sleep 20");
+    let mut cmd = env.rtmp_cmd(["-d", "--exec", "sh", "-c", &script, "sh"]);
+    hs.env(&mut cmd);
+    let mut session = Pty::spawn(cmd);
+    let path = hs.wait_ready();
     session.type_bytes(b"\x03");
     let (status, text) = session.finish();
     assert_eq!(
@@ -271,105 +267,103 @@ fn ctrl_c_on_a_terminal_kills_rtmp_with_int_after_cleanup() {
     assert_eq!(env.listing(), before);
 }
 
-/// A child that catches TERM and keeps running until told to stop: rtmp forwards TERM and stays
-/// alive (not reaped, not a zombie) as long as the child runs.
+/// A child that catches TERM and keeps running until told to stop: rtmp forwards each TERM and
+/// stays (not exited, the path in place) as long as the child runs. The child itself reports at
+/// the end who its parent is and whether its path exists, which covers its whole run.
 #[test]
 fn rtmp_never_exits_before_its_child() {
     let env = TestEnv::new();
-    let aux = aux_dir();
+    let hs = Handshake::new();
     let before = env.listing();
-    let script = r#"
+    let script = format!(
+        r#"
 trap 'echo TERM >> "$LOG"' TERM
-printf '%s' "$RTMP_PATH" > "$READY.tmp" && mv "$READY.tmp" "$READY"
-i=0
-while [ ! -e "$GO" ]; do
-  sleep 0.02 & wait $!
-  i=$((i + 1))
-  if [ "$i" -ge 1000 ]; then exit 99; fi
-done
+{ANNOUNCE}
+{AWAIT_GO}
+{REPORT_PARENT_AND_PATH}
 exit 4
-"#;
-    let mut cmd = env.rtmp_cmd(["--exec", "sh", "-c", script, "sh"]);
-    let (log, ready, go) = (
-        aux.path().join("log"),
-        aux.path().join("ready"),
-        aux.path().join("go"),
+"#
     );
-    cmd.env("LOG", &log).env("READY", &ready).env("GO", &go);
+    let mut cmd = env.rtmp_cmd(["--exec", "sh", "-c", &script, "sh"]);
+    hs.env(&mut cmd);
     let mut rtmp = spawn_piped(cmd);
     let pid = rtmp.id();
-    wait_for_file(&ready);
-    let path = reported_path(&ready);
+    let path = hs.wait_ready();
     send(pid, libc::SIGTERM);
     // rtmp got TERM and passed it on.
-    wait_until("the child to log TERM", || !log_lines(&log).is_empty());
-    // For a while after that, rtmp must still be running, with the path in place.
-    let until = Instant::now() + Duration::from_millis(300);
-    while Instant::now() < until {
-        assert!(
-            rtmp.try_wait().expect("try_wait").is_none(),
-            "rtmp exited while its child was still running"
-        );
-        assert!(
-            exists(&path),
-            "path removed while the child was still running"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    // A second TERM is forwarded too, and rtmp still waits.
+    wait_until("the child to log TERM", || hs.log().len() == 1);
+    // A second TERM is forwarded too: rtmp was still there, and still forwarding, after the
+    // first.
     send(pid, libc::SIGTERM);
-    wait_until("the child to log the second TERM", || {
-        log_lines(&log).len() == 2
-    });
+    wait_until("the child to log the second TERM", || hs.log().len() == 2);
     assert!(rtmp.try_wait().expect("try_wait").is_none());
-    std::fs::write(&go, "").expect("create go");
+    hs.go();
     let out = wait_output(rtmp);
     assert_eq!(out.status.code(), Some(4), "{out:?}");
-    assert_eq!(log_lines(&log), vec!["TERM".to_owned(), "TERM".to_owned()]);
+    assert_eq!(
+        hs.log(),
+        vec![
+            "TERM".to_owned(),
+            "TERM".to_owned(),
+            format!("parent {pid}"),
+            "path yes".to_owned()
+        ],
+        "rtmp must stay the child's parent, with the path in place, until the child ends"
+    );
     assert!(!exists(&path), "{path:?} left behind");
     assert_eq!(env.listing(), before);
 }
 
 /// A child that ignores TERM outright: rtmp keeps waiting for it after TERM.
+///
+/// Nothing shows that a TERM reached a child that ignores it, so the test probes rtmp instead:
+/// once rtmp has taken the TERM (it is no longer pending), a USR1 is sent and the child logs it
+/// when rtmp forwards it, so rtmp's signal loop went on past the TERM. The child's report at
+/// the end then shows that rtmp stayed, with the path in place, for the rest of its run.
 #[test]
 fn rtmp_waits_for_a_child_that_ignores_term() {
     let env = TestEnv::new();
-    let aux = aux_dir();
-    let script = r#"
+    let hs = Handshake::new();
+    let script = format!(
+        r#"
 trap '' TERM
-printf '%s' "$RTMP_PATH" > "$READY.tmp" && mv "$READY.tmp" "$READY"
-i=0
-while [ ! -e "$GO" ]; do
-  sleep 0.02
-  i=$((i + 1))
-  if [ "$i" -ge 1000 ]; then exit 99; fi
-done
+trap 'echo USR1 >> "$LOG"' USR1
+{ANNOUNCE}
+{AWAIT_GO}
+{REPORT_PARENT_AND_PATH}
 exit 0
-"#;
-    let mut cmd = env.rtmp_cmd(["-d", "--exec", "sh", "-c", script, "sh"]);
-    let (ready, go) = (aux.path().join("ready"), aux.path().join("go"));
-    cmd.env("READY", &ready).env("GO", &go);
+"#
+    );
+    let mut cmd = env.rtmp_cmd(["-d", "--exec", "sh", "-c", &script, "sh"]);
+    hs.env(&mut cmd);
     let mut rtmp = spawn_piped(cmd);
-    wait_for_file(&ready);
-    let path = reported_path(&ready);
-    send(rtmp.id(), libc::SIGTERM);
-    let until = Instant::now() + Duration::from_millis(300);
-    while Instant::now() < until {
-        assert!(
-            rtmp.try_wait().expect("try_wait").is_none(),
-            "rtmp exited while its child was still running"
-        );
-        assert!(exists(&path));
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::fs::write(&go, "").expect("create go");
+    let pid = rtmp.id();
+    let path = hs.wait_ready();
+    send(pid, libc::SIGTERM);
+    wait_until("rtmp to take the TERM", || !is_pending(pid, libc::SIGTERM));
+    send(pid, libc::SIGUSR1);
+    wait_until("the child to log the USR1 probe", || !hs.log().is_empty());
+    assert!(
+        rtmp.try_wait().expect("try_wait").is_none(),
+        "rtmp exited while its child was still running"
+    );
+    hs.go();
     let out = wait_output(rtmp);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        hs.log(),
+        vec![
+            "USR1".to_owned(),
+            format!("parent {pid}"),
+            "path yes".to_owned()
+        ],
+        "rtmp must stay the child's parent, with the path in place, until the child ends"
+    );
     assert!(!exists(&path), "{path:?} left behind");
 }
 
-/// SPEC.md C: "A signal that arrives before the child starts removes what was created and ends
-/// rtmp with that signal." To hit that window deterministically, rtmp runs under strace, which
+/// README "Signals in `--exec` mode": "A signal that arrives after the path exists but before
+/// the child starts removes the path and ends rtmp with that signal." To hit that window deterministically, rtmp runs under strace, which
 /// holds it for 0.5 s right after its `mkdir` returns (`inject=mkdir:delay_exit`); the test sends
 /// SIGTERM to rtmp (not to strace) inside that pause. Skipped, with a message, without strace
 /// or where ptrace is not allowed.
@@ -394,17 +388,15 @@ fn signal_before_the_child_starts_removes_the_path_and_ends_rtmp() {
     let mut strace = cmd.spawn().expect("spawn strace");
     // rtmp's directory appears, then rtmp sits in the injected delay.
     let tmpdir = env.tmpdir();
-    let appeared = Instant::now() + Duration::from_secs(10);
-    while std::fs::read_dir(&tmpdir).expect("ls").next().is_none() {
-        if let Some(status) = strace.try_wait().expect("try_wait") {
-            eprintln!("skipped: strace could not trace rtmp here ({status})");
-            return;
-        }
-        assert!(
-            Instant::now() < appeared,
-            "rtmp never created its directory"
-        );
-        std::thread::sleep(Duration::from_millis(5));
+    let created = || std::fs::read_dir(&tmpdir).expect("ls").next().is_some();
+    let mut ended = None;
+    wait_until("rtmp to create its directory", || {
+        ended = strace.try_wait().expect("try_wait");
+        created() || ended.is_some()
+    });
+    if let (Some(status), false) = (ended, created()) {
+        eprintln!("skipped: strace could not trace rtmp here ({status})");
+        return;
     }
     let children = format!("/proc/{}/task/{}/children", strace.id(), strace.id());
     let rtmp: u32 = std::fs::read_to_string(&children)

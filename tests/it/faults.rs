@@ -1,7 +1,8 @@
 //! Fault injection: creation errors from the OS, and hostile leftovers under `--exec`.
 //!
 //! * EACCES, EROFS and ENOSPC give GNU's `failed to create file via template %s: <OS text>` and
-//!   exit 1, compared byte for byte with GNU `/usr/bin/mktemp` run the same way. EACCES needs
+//!   exit 1 (README "Exit status"), compared byte for byte with GNU `/usr/bin/mktemp` run the
+//!   same way (skipped where it is missing or not GNU's). EACCES needs
 //!   an unprivileged user (`setpriv` to `nobody`, since tests run as root); EROFS and ENOSPC a
 //!   private mount namespace (`unshare -m`) with a small tmpfs. Where the machine does not allow
 //!   that, the test prints why and returns.
@@ -16,30 +17,26 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use crate::support::{
+    AS_NOBODY, GNU_MKTEMP, Hook, SETPRIV, check_hook, clean_command, have_gnu_mktemp, os, rtmp_bin,
+    scratch_dir, wait_until,
+};
 use tempfile::TempDir;
 
-const GNU_MKTEMP: &str = "/usr/bin/mktemp";
-const SETPRIV: &str = "/usr/bin/setpriv";
 const UNSHARE: &str = "/usr/bin/unshare";
 
-/// Set (to the scratch directory) in the re-executed test binary that plays the child.
-const HOOK_VAR: &str = "RTMP_FAULTS_HOOK";
+/// The child of [`exec_dir_with_hard_things_is_removed`].
+const LEAVE_HARD_THINGS: Hook = Hook("faults::hook_leave_hard_things");
 
-/// A scratch directory on tmpfs when possible, traversable by every user (0755).
+/// A scratch directory traversable by every user (0755).
 fn scratch() -> TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("rtmp-faults.")
-        .tempdir_in("/dev/shm")
-        .or_else(|_| tempfile::Builder::new().prefix("rtmp-faults.").tempdir())
-        .expect("scratch directory");
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod scratch");
-    dir
+    scratch_dir(0o755)
 }
 
 /// rtmp, copied into `dir` so that an unprivileged user can run it wherever the build is.
 fn rtmp_in(dir: &Path) -> PathBuf {
     let copy = dir.join("rtmp");
-    fs::copy(assert_cmd::cargo::cargo_bin("rtmp"), &copy).expect("copy rtmp");
+    fs::copy(rtmp_bin(), &copy).expect("copy rtmp");
     fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).expect("chmod rtmp");
     wait_until_executable(&copy);
     copy
@@ -50,16 +47,14 @@ fn rtmp_in(dir: &Path) -> PathBuf {
 /// own `exec`, and executing the copy then fails with ETXTBSY ("Text file busy"): a flaky
 /// failure seen on a first `cargo test`. Once one `exec` succeeds, no such descriptor is left.
 fn wait_until_executable(program: &Path) {
-    for _ in 0..500 {
-        match Command::new(program).arg("--version").output() {
-            Err(e) if e.raw_os_error() == Some(nix::libc::ETXTBSY) => {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
+    wait_until(
+        &format!("{} to be executable", program.display()),
+        || match Command::new(program).arg("--version").output() {
+            Err(e) if e.raw_os_error() == Some(nix::libc::ETXTBSY) => false,
             Err(e) => panic!("cannot run {}: {e}", program.display()),
-            Ok(_) => return,
-        }
-    }
-    panic!("{} stayed busy for 5 s", program.display());
+            Ok(_) => true,
+        },
+    );
 }
 
 /// Runs `program args` (behind `wrapper`, if any) with a clean C-locale environment.
@@ -67,12 +62,9 @@ fn run(wrapper: &[OsString], program: &Path, args: &[&OsStr], cwd: &Path) -> Out
     let mut argv: Vec<OsString> = wrapper.to_vec();
     argv.push(program.into());
     argv.extend(args.iter().map(|&a| a.to_owned()));
-    Command::new(&argv[0])
+    clean_command(&argv[0])
         .args(&argv[1..])
         .current_dir(cwd)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("LC_ALL", "C")
         .stdin(Stdio::null())
         .output()
         .expect("run command")
@@ -98,10 +90,6 @@ fn assert_same_failure_as_gnu(wrapper: &[OsString], dir: &Path, args: &[&OsStr],
     assert!(rtmp.stdout.is_empty() && gnu.stdout.is_empty());
 }
 
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
-
 fn words(list: &[&str]) -> Vec<OsString> {
     list.iter().map(OsString::from).collect()
 }
@@ -109,8 +97,8 @@ fn words(list: &[&str]) -> Vec<OsString> {
 /// EACCES: `nobody` cannot create in a root-owned 0755 directory.
 #[test]
 fn permission_denied_matches_gnu() {
-    if !Path::new(SETPRIV).exists() || !Path::new(GNU_MKTEMP).exists() {
-        eprintln!("skipped: needs {SETPRIV} and {GNU_MKTEMP}");
+    if !Path::new(SETPRIV).exists() || !have_gnu_mktemp() {
+        eprintln!("skipped: needs {SETPRIV} and GNU's {GNU_MKTEMP}");
         return;
     }
     if !nix::unistd::geteuid().is_root() {
@@ -121,7 +109,7 @@ fn permission_denied_matches_gnu() {
     let locked = dir.path().join("locked");
     fs::create_dir(&locked).expect("mkdir locked");
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).expect("chmod locked");
-    let nobody = words(&[SETPRIV, "--reuid=65534", "--regid=65534", "--clear-groups"]);
+    let nobody = words(&AS_NOBODY);
     let template = locked.join("fooXXX");
     for args in [
         vec![template.as_os_str()],
@@ -152,8 +140,8 @@ fn permission_denied_matches_gnu() {
 /// ENAMETOOLONG and ELOOP need no privilege: a 300-byte component, a symlink loop.
 #[test]
 fn name_too_long_and_symlink_loop_match_gnu() {
-    if !Path::new(GNU_MKTEMP).exists() {
-        eprintln!("skipped: needs {GNU_MKTEMP}");
+    if !have_gnu_mktemp() {
+        eprintln!("skipped: needs GNU's {GNU_MKTEMP}");
         return;
     }
     let dir = scratch();
@@ -238,13 +226,13 @@ fn no_space_left_matches_gnu() {
 /// name, and far more than the descriptors cleanup may hold.
 const DEPTH: usize = 5000;
 
-/// The child (a re-execution of this binary, with `RTMP_FAULTS_HOOK` set): fills the
+/// The child (a re-execution of this binary, see [`crate::support::hook`]): fills the
 /// `--exec` directory `$RTMP_PATH` with a FIFO, a bound Unix socket, a non-UTF-8 name and a
 /// `DEPTH`-deep chain of directories, then writes `made` beside the directory and exits 0.
 #[test]
 #[ignore = "run by exec_dir_with_hard_things_is_removed as rtmp's child"]
 fn hook_leave_hard_things() {
-    let Some(scratch) = std::env::var_os(HOOK_VAR) else {
+    let Some(scratch) = LEAVE_HARD_THINGS.dir() else {
         return;
     };
     let path = PathBuf::from(std::env::var_os("RTMP_PATH").expect("RTMP_PATH"));
@@ -269,30 +257,19 @@ fn hook_leave_hard_things() {
 #[test]
 fn exec_dir_with_hard_things_is_removed() {
     let dir = scratch();
-    let exe = std::env::current_exe().expect("current_exe");
-    let out = Command::new(assert_cmd::cargo::cargo_bin("rtmp"))
+    let out = clean_command(rtmp_bin())
         .args(["-d", "-p"])
         .arg(dir.path())
         .arg("--exec")
-        .arg(exe)
+        .args(LEAVE_HARD_THINGS.argv())
         // `--skip {}` keeps rtmp from appending the path, which libtest would take as a filter.
-        .args([
-            "faults::hook_leave_hard_things",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-        ])
-        .args(["--test-threads", "1", "--skip", "{}"])
-        .env(HOOK_VAR, dir.path())
+        .args(["--skip", "{}"])
+        .envs(LEAVE_HARD_THINGS.vars(dir.path()))
         .stdin(Stdio::null())
         .output()
         .expect("run rtmp");
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // rtmp passes the child's output through: the hook ran, and passed.
+    check_hook(&out);
     assert!(
         dir.path().join("made").exists(),
         "the child did not run to the end"
@@ -326,12 +303,9 @@ p=$(cat "$DIR/path") || exit 1
 [ -e "$p/m/keep" ] && echo kept
 [ -e "$p/gone" ] || echo removed
 umount "$p/m""#;
-    let out = Command::new(UNSHARE)
+    let out = clean_command(UNSHARE)
         .args(["-m", "--propagation", "private", "/bin/sh", "-c", outer])
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("LC_ALL", "C")
-        .env("RTMP", assert_cmd::cargo::cargo_bin("rtmp"))
+        .env("RTMP", rtmp_bin())
         .env("DIR", dir.path())
         .env("CHILD", child)
         .stdin(Stdio::null())

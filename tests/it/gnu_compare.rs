@@ -1,5 +1,5 @@
-//! Differential test against GNU mktemp (SPEC.md part A: "where this file says 'as GNU', run
-//! /usr/bin/mktemp with LC_ALL=C and match it").
+//! Differential test against GNU mktemp (README "Differences from GNU and BSD mktemp": options,
+//! template rules, messages and exit statuses as GNU's in the C locale).
 //!
 //! Every case runs GNU mktemp and rtmp in separate fresh scratch directories with the same
 //! fixture and environment, and compares the exit status, stderr (program name normalised),
@@ -15,9 +15,8 @@ use std::os::unix::ffi::OsStringExt;
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{Run, TestEnv, escape, rtmp_bin};
+use crate::support::{GNU_MKTEMP as GNU, Run, TestEnv, escape, have_gnu_mktemp, rtmp_bin};
 
-const GNU: &str = "/usr/bin/mktemp";
 /// GNU runs used to find the random positions. Two runs agree on one random character with
 /// probability 1/62, so after a mismatch the case is rerun (up to `MAX_GNU_RUNS`) before it
 /// counts: a real difference survives every rerun, a coincidence does not.
@@ -194,16 +193,17 @@ fn cases() -> Vec<Case> {
         case(&["--suffix=", "aXXX"]),
     ];
     // A2.4: for "too few X's", GNU 9.1 quotes TEMPLATE+SUFF; rtmp quotes TEMPLATE alone, as
-    // GNU 9.5+ does (SPEC.md A2.4). Everything else about the case must still match.
+    // GNU 9.5+ does (README "Differences from GNU and BSD mktemp"). Everything else about the
+    // case must still match.
     cases.push(Case {
         gnu_stderr_fix: Some(("'fooXX.txt'", "'fooXX'")),
         ..case(&["--suffix=.txt", "fooXX"])
     });
     // Deliberately not compared (rtmp differs from GNU 9.1 on purpose; tested in options.rs):
     // - several TEMPLATEs (`aXXX bXXX`): GNU says "too many templates", rtmp creates each
-    //   (SPEC.md B);
+    //   (README "Differences from GNU and BSD mktemp");
     // - `-t PREFIX` without enough X's (`-t build`, `-d -t build`, `-t buildXX`): GNU says
-    //   "too few X's", rtmp creates PREFIX.XXXXXXXXXX (SPEC.md B);
+    //   "too few X's", rtmp creates PREFIX.XXXXXXXXXX (same table);
     // - `--help`, `--version`, `-h`: the texts name a different program.
     cases
 }
@@ -334,21 +334,9 @@ fn compare(case: &Case, gnu: &[Observed], ours: &Observed) -> Vec<String> {
     diffs
 }
 
-fn is_gnu_mktemp() -> bool {
-    if !Path::new(GNU).exists() {
-        return false;
-    }
-    Command::new(GNU)
-        .arg("--version")
-        .env("LC_ALL", "C")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("GNU coreutils"))
-        .unwrap_or(false)
-}
-
 #[test]
 fn a_rtmp_matches_gnu_mktemp() {
-    if !is_gnu_mktemp() {
+    if !have_gnu_mktemp() {
         eprintln!("skipped: {GNU} is missing or is not GNU coreutils mktemp");
         return;
     }

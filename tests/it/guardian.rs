@@ -1,8 +1,10 @@
-//! SPEC.md E: nothing left behind, even after `kill -9` of rtmp or of its whole process group;
-//! and `--anonymous`, a file that never has a name.
+//! Nothing left behind, even after `kill -9` of rtmp or of its whole process group (README
+//! "Nothing left behind: the guardian and `--anonymous`", man page CLEANUP); and `--anonymous`,
+//! a file that never has a name.
 //!
-//! No fixed long sleeps: the child announces itself through a `ready` file and waits for a
-//! `release` file; every wait polls against a deadline.
+//! The child announces itself through a [`Handshake`] and waits for the go-ahead; every wait
+//! polls against the one deadline, and how fast the guardian acts is measured against
+//! [`GUARDIAN_REACTS`].
 
 use std::fs;
 use std::os::unix::process::CommandExt;
@@ -10,45 +12,44 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::TestEnv;
+use crate::support::{ANNOUNCE, AWAIT_GO, Handshake, TestEnv, holds_for, wait_until};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
 /// Must match `rtmp::guardian::NAME`: the guardian's process name (`/proc/PID/comm`).
 const NAME: &[u8] = b"rtmp-guardian\n";
 
-/// The child: writes the path it got to `ready`, then waits until `release` exists.
-const HOLD: &str = r#"printf %s "$1" > ready.tmp && mv ready.tmp ready
-while [ ! -e release ]; do sleep 0.02; done"#;
+/// How soon the guardian must act. It learns that rtmp is gone from end-of-file on its socket
+/// and that the child is gone from a pidfd (polling every 100 ms only without pidfds), so it
+/// acts within milliseconds; a second leaves room for a loaded machine. The same bound serves
+/// both ways: the guardian must remove the path within it once the child has ended, and must
+/// leave the path alone for as long while the child still runs (a guardian that removed the
+/// path on rtmp's death without waiting for the child would do so within the same time).
+const GUARDIAN_REACTS: Duration = Duration::from_secs(1);
 
-/// Polls `cond` every 10 ms until it holds or `limit` has passed; returns whether it held.
-fn within(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+/// Waits until `cond` holds and asserts that it took at most [`GUARDIAN_REACTS`] from `since`.
+#[track_caller]
+fn guardian_did(what: &str, since: Instant, cond: impl FnMut() -> bool) {
+    wait_until(what, cond);
+    let took = since.elapsed();
+    assert!(
+        took <= GUARDIAN_REACTS,
+        "{what} took {took:?}, more than {GUARDIAN_REACTS:?}"
+    );
 }
 
-/// Starts `rtmp -d --exec sh -c HOLD sh {}` in its own process group; returns rtmp and the
-/// path the child reported once it is ready.
-fn start_holding(env: &TestEnv) -> (Child, PathBuf) {
-    let mut cmd = env.rtmp_cmd(["-d", "--exec", "sh", "-c", HOLD, "sh", "{}"]);
-    cmd.process_group(0).stdin(Stdio::null());
+/// Starts `rtmp -d --exec sh -c ...`, whose child announces itself and then waits for the
+/// go-ahead, in its own process group; returns rtmp, the handshake and the path the child
+/// reported once it is ready.
+fn start_holding(env: &TestEnv) -> (Child, Handshake, PathBuf) {
+    let hs = Handshake::new();
+    let hold = format!("{ANNOUNCE}\n{AWAIT_GO}");
+    let mut cmd = env.rtmp_cmd(["-d", "--exec", "sh", "-c", &hold, "sh", "{}"]);
+    hs.env(&mut cmd).process_group(0).stdin(Stdio::null());
     let rtmp = cmd.spawn().expect("spawn rtmp");
-    let ready = env.path("ready");
-    assert!(
-        within(Duration::from_secs(10), || ready.exists()),
-        "child never became ready"
-    );
-    let path = env.path(fs::read_to_string(&ready).expect("read ready"));
+    let path = hs.wait_ready();
     assert!(path.is_dir(), "{} was not created", path.display());
-    (rtmp, path)
+    (rtmp, hs, path)
 }
 
 fn pid_of(child: &Child) -> Pid {
@@ -88,43 +89,42 @@ fn stat_field(pid: i32, n: usize) -> Option<i64> {
 #[test]
 fn kill_9_of_rtmp_waits_for_the_child_then_removes_the_path() {
     let env = TestEnv::new();
-    let (mut rtmp, path) = start_holding(&env);
+    let (mut rtmp, hs, path) = start_holding(&env);
     kill(pid_of(&rtmp), Signal::SIGKILL).expect("kill rtmp");
     let _ = rtmp.wait();
     // The guardian must not touch the path while the child runs.
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(path.is_dir(), "path removed under a running child");
-    fs::write(env.path("release"), "").expect("release");
-    assert!(
-        within(Duration::from_secs(1), || !path.exists()),
-        "path still there a second after the child ended"
-    );
-    assert!(within(Duration::from_secs(1), || guardians_under(
-        env.root()
-    )
-    .is_empty()));
+    holds_for(GUARDIAN_REACTS, "the path under a running child", || {
+        path.is_dir()
+    });
+    hs.go();
+    let released = Instant::now();
+    guardian_did("the path to go after the child ended", released, || {
+        !path.exists()
+    });
+    guardian_did("the guardian to exit", released, || {
+        guardians_under(env.root()).is_empty()
+    });
 }
 
 #[test]
 fn kill_9_of_the_whole_group_removes_the_path() {
     let env = TestEnv::new();
-    let (mut rtmp, path) = start_holding(&env);
+    let (mut rtmp, _hs, path) = start_holding(&env);
     killpg(pid_of(&rtmp), Signal::SIGKILL).expect("killpg");
+    let killed = Instant::now();
     let _ = rtmp.wait();
-    assert!(
-        within(Duration::from_secs(1), || !path.exists()),
-        "path still there a second after the group was killed"
-    );
-    assert!(within(Duration::from_secs(1), || guardians_under(
-        env.root()
-    )
-    .is_empty()));
+    guardian_did("the path to go after the group was killed", killed, || {
+        !path.exists()
+    });
+    guardian_did("the guardian to exit", killed, || {
+        guardians_under(env.root()).is_empty()
+    });
 }
 
 #[test]
 fn guardian_has_its_own_session_and_no_terminal() {
     let env = TestEnv::new();
-    let (mut rtmp, path) = start_holding(&env);
+    let (mut rtmp, hs, path) = start_holding(&env);
     let guardians = guardians_under(env.root());
     assert_eq!(guardians.len(), 1, "one guardian per run");
     let g = guardians[0];
@@ -154,7 +154,7 @@ fn guardian_has_its_own_session_and_no_terminal() {
         let target = fs::read_link(format!("/proc/{g}/fd/{fd}")).expect("readlink");
         assert_eq!(target, Path::new("/dev/null"));
     }
-    fs::write(env.path("release"), "").expect("release");
+    hs.go();
     let status = rtmp.wait().expect("wait rtmp");
     assert!(status.success());
     assert!(!path.exists());

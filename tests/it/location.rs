@@ -1,10 +1,11 @@
-//! SPEC.md A2.5: where the name goes (`-p`, `--tmpdir`, `-t`, `$TMPDIR`) and how the directory
-//! and the template are joined.
+//! Where the name goes (`-p`, `--tmpdir`, `-t`, `$TMPDIR`) and how the directory and the
+//! template are joined: GNU's rule 5 (README "Differences from GNU and BSD mktemp": as GNU; `-t`
+//! as BSD), with the GNU messages when the place is unusable.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
-use crate::support::{Run, TestEnv, rnd};
+use crate::support::{Run, TestEnv, os, rnd};
 
 /// A scratch directory with `d/`, `sub/` and a regular file `afile` besides `tmp/`.
 fn fixture() -> TestEnv {
@@ -21,10 +22,6 @@ fn run_with_tmpdir(env: &TestEnv, tmpdir: Option<&OsStr>, args: &[&OsStr]) -> Ru
         None => cmd.env_remove("TMPDIR"),
     };
     env.run_cmd(cmd)
-}
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
 }
 
 #[test]

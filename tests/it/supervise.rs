@@ -1,23 +1,28 @@
-//! End-to-end tests of `rtmp::supervise`, with the supervisor in a process of its own.
+//! End-to-end tests of `rtmp::supervise` (README "Signals in `--exec` mode"), with the
+//! supervisor in a process of its own.
 //!
 //! Signals are process-wide, so a supervisor cannot be tested inside the shared test process.
-//! Each `outer_*` test re-executes this very test binary, running exactly one `hook_*` test
-//! (selected with `--exact` and enabled by the `RTMP_SUPERVISE_HOOK` variable); that process
-//! plays rtmp. Hooks are `#[ignore]`d so a normal `cargo test` does not run them directly, and
-//! they do nothing when the variable does not name them.
+//! Each `outer_*` test re-executes this test binary to run exactly one `hook_*` test (see
+//! [`crate::support::hook`]); that process plays rtmp.
 
 use std::fs;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
+use crate::support::{
+    Hook, Pty, check_hook, log_lines, scratch_dir, send, sig_bit, sig_masks, wait_exit,
+    wait_for_file,
+};
 use nix::libc;
 use rtmp::supervise::{ChildEnd, Supervisor, die_of_signal};
 
-const HOOK_VAR: &str = "RTMP_SUPERVISE_HOOK";
-const DIR_VAR: &str = "RTMP_SUPERVISE_DIR";
+const SUPERVISE_SCRIPT: Hook = Hook("supervise::hook_supervise_script");
+const MASK_AND_IGNORED: Hook = Hook("supervise::hook_mask_and_ignored");
+const EARLY_SIGNAL: Hook = Hook("supervise::hook_early_signal");
+const DIE_OF_QUIT: Hook = Hook("supervise::hook_die_of_quit");
+const TERMINAL_SCRIPT: Hook = Hook("supervise::hook_terminal_script");
 
 /// The child: logs each caught signal, announces readiness, keeps running for ~0.3 s after the
 /// first signal (so a duplicate delivery would be logged too), then logs `end` and exits 3.
@@ -41,73 +46,6 @@ while :; do
 done
 "#;
 
-/// The hook's scratch directory when this process is the hook `name`, else `None`.
-fn hook_dir(name: &str) -> Option<PathBuf> {
-    if std::env::var(HOOK_VAR).ok()? != name {
-        return None;
-    }
-    std::env::var_os(DIR_VAR).map(PathBuf::from)
-}
-
-fn hook_command(name: &str, dir: &Path) -> Command {
-    let exe = std::env::current_exe().expect("current_exe");
-    let mut cmd = Command::new(exe);
-    cmd.args([
-        &format!("supervise::{name}"),
-        "--exact",
-        "--nocapture",
-        "--include-ignored",
-    ])
-    .args(["--test-threads", "1"])
-    .env(HOOK_VAR, name)
-    .env(DIR_VAR, dir)
-    .stdin(Stdio::null());
-    cmd
-}
-
-fn check_hook(out: &Output) {
-    assert!(
-        out.status.success(),
-        "hook failed: {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn wait_for_file(path: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !path.exists() {
-        assert!(Instant::now() < deadline, "timed out waiting for {path:?}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Waits for a hook, killing it (and failing) if it outlives a generous deadline, so a
-/// supervisor that never returns fails the test instead of hanging it.
-fn wait_hook(child: &mut std::process::Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait hook") {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("hook did not finish in time");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn log_lines(dir: &Path) -> Vec<String> {
-    fs::read_to_string(dir.join("log"))
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
 /// The supervisor role shared by the signal tests: run SCRIPT, record how it ended.
 fn supervise_script(dir: &Path) {
     let sup = Supervisor::install().expect("install");
@@ -117,14 +55,17 @@ fn supervise_script(dir: &Path) {
         .env("READY", dir.join("ready"));
     let end = sup.run(cmd).expect("run");
     // Returning only after the child ended: its last act was logging `end`.
-    assert_eq!(log_lines(dir).last().map(String::as_str), Some("end"));
+    assert_eq!(
+        log_lines(&dir.join("log")).last().map(String::as_str),
+        Some("end")
+    );
     fs::write(dir.join("result"), format!("{end:?}")).expect("write result");
 }
 
 #[test]
 #[ignore = "hook: run by outer_* tests in a separate process"]
 fn hook_supervise_script() {
-    if let Some(dir) = hook_dir("hook_supervise_script") {
+    if let Some(dir) = SUPERVISE_SCRIPT.dir() {
         supervise_script(&dir);
     }
 }
@@ -132,24 +73,23 @@ fn hook_supervise_script() {
 /// Starts the supervisor, sends it `sig` with kill(2) once the child is ready, and checks the
 /// child saw it exactly once and the supervisor reported the child's exit.
 fn forwards_once(sig: i32, name: &str) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = hook_command("hook_supervise_script", dir.path())
+    let dir = scratch_dir(0o700);
+    let mut child = SUPERVISE_SCRIPT
+        .command(dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn hook");
     wait_for_file(&dir.path().join("ready"));
-    let pid = libc::pid_t::try_from(child.id()).expect("pid");
-    // SAFETY: plain syscall; `pid` is our unreaped child.
-    assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
-    let status = wait_hook(&mut child);
+    send(child.id(), sig);
+    let status = wait_exit(&mut child);
     let mut stderr = String::new();
     if let Some(mut e) = child.stderr.take() {
         let _ = e.read_to_string(&mut stderr);
     }
     assert!(status.success(), "hook failed: {status:?}\n{stderr}");
     assert_eq!(
-        log_lines(dir.path()),
+        log_lines(&dir.path().join("log")),
         vec![name.to_owned(), "end".to_owned()]
     );
     let result = fs::read_to_string(dir.path().join("result")).expect("result");
@@ -169,22 +109,6 @@ fn outer_forwards_hup_once() {
 #[test]
 fn outer_forwards_usr1_once() {
     forwards_once(libc::SIGUSR1, "USR1");
-}
-
-/// `SigBlk` and `SigIgn` lines of a `/proc/.../status` file.
-fn sig_lines(status: &str) -> (u64, u64) {
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-            .expect("status field")
-    };
-    (field("SigBlk:"), field("SigIgn:"))
-}
-
-fn bit(sig: i32) -> u64 {
-    1 << (sig - 1)
 }
 
 /// Every descriptor open now that was not open in `before` must be close-on-exec.
@@ -215,7 +139,7 @@ fn open_fds() -> Vec<i32> {
 #[test]
 #[ignore = "hook: run by outer_* tests in a separate process"]
 fn hook_mask_and_ignored() {
-    let Some(dir) = hook_dir("hook_mask_and_ignored") else {
+    let Some(dir) = MASK_AND_IGNORED.dir() else {
         return;
     };
     let mine = fs::read_to_string("/proc/thread-self/status").expect("own status");
@@ -253,33 +177,33 @@ fn start_with_odd_signals() -> std::io::Result<()> {
 
 #[test]
 fn outer_child_gets_callers_mask_and_ignored_set() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut cmd = hook_command("hook_mask_and_ignored", dir.path());
+    let dir = scratch_dir(0o700);
+    let mut cmd = MASK_AND_IGNORED.command(dir.path());
     // SAFETY: the closure only calls async-signal-safe functions.
     unsafe {
         cmd.pre_exec(start_with_odd_signals);
     }
     check_hook(&cmd.output().expect("run hook"));
-    let sup = sig_lines(&fs::read_to_string(dir.path().join("supervisor")).expect("sup"));
-    let child = sig_lines(&fs::read_to_string(dir.path().join("child")).expect("child"));
+    let sup = sig_masks(&fs::read_to_string(dir.path().join("supervisor")).expect("sup"));
+    let child = sig_masks(&fs::read_to_string(dir.path().join("child")).expect("child"));
     assert_eq!(
         child, sup,
         "child (SigBlk, SigIgn) differs from the supervisor's start"
     );
     let (blk, ign) = child;
     for sig in [libc::SIGUSR2, libc::SIGINT, libc::SIGCHLD] {
-        assert_ne!(ign & bit(sig), 0, "signal {sig} should stay ignored");
+        assert_ne!(ign & sig_bit(sig), 0, "signal {sig} should stay ignored");
     }
     for sig in [libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1] {
-        assert_eq!(ign & bit(sig), 0, "signal {sig} must not be ignored");
+        assert_eq!(ign & sig_bit(sig), 0, "signal {sig} must not be ignored");
     }
-    assert_eq!(blk, bit(libc::SIGWINCH) | bit(libc::SIGUSR1));
+    assert_eq!(blk, sig_bit(libc::SIGWINCH) | sig_bit(libc::SIGUSR1));
 }
 
 #[test]
 #[ignore = "hook: run by outer_* tests in a separate process"]
 fn hook_early_signal() {
-    let Some(_dir) = hook_dir("hook_early_signal") else {
+    let Some(_dir) = EARLY_SIGNAL.dir() else {
         return;
     };
     let mut sup = Supervisor::install().expect("install");
@@ -301,18 +225,14 @@ fn hook_early_signal() {
 
 #[test]
 fn outer_early_signal_is_reported_and_forwarded() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    check_hook(
-        &hook_command("hook_early_signal", dir.path())
-            .output()
-            .expect("run hook"),
-    );
+    let dir = scratch_dir(0o700);
+    check_hook(&EARLY_SIGNAL.command(dir.path()).output().expect("run hook"));
 }
 
 #[test]
 #[ignore = "hook: run by outer_* tests in a separate process"]
 fn hook_die_of_quit() {
-    if hook_dir("hook_die_of_quit").is_some() {
+    if DIE_OF_QUIT.dir().is_some() {
         let _sup = Supervisor::install().expect("install");
         die_of_signal(libc::SIGQUIT);
     }
@@ -320,8 +240,9 @@ fn hook_die_of_quit() {
 
 #[test]
 fn outer_die_of_signal_kills_without_core() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = hook_command("hook_die_of_quit", dir.path())
+    let dir = scratch_dir(0o700);
+    let out = DIE_OF_QUIT
+        .command(dir.path())
         .current_dir(dir.path())
         .output()
         .expect("run hook");
@@ -332,7 +253,7 @@ fn outer_die_of_signal_kills_without_core() {
 #[test]
 #[ignore = "hook: run by outer_* tests in a separate process"]
 fn hook_terminal_script() {
-    if let Some(dir) = hook_dir("hook_terminal_script") {
+    if let Some(dir) = TERMINAL_SCRIPT.dir() {
         supervise_script(&dir);
     }
 }
@@ -341,26 +262,16 @@ fn hook_terminal_script() {
 /// must see it once, not a second time through rtmp.
 #[test]
 fn outer_ctrl_c_on_a_terminal_reaches_child_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = scratch_dir(0o700);
     // The hook becomes a session leader with the pty as controlling terminal, so it is the
     // terminal's foreground process group.
-    let (mut child, mut master) =
-        crate::support::spawn_on_pty(hook_command("hook_terminal_script", dir.path()));
-    let mut reader = master.try_clone().expect("dup master");
-    // Drain the terminal so the hook never blocks writing to it; EIO ends it once it exits.
-    let drain = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = reader.read_to_end(&mut text);
-        String::from_utf8_lossy(&text).into_owned()
-    });
+    let mut pty = Pty::spawn(TERMINAL_SCRIPT.command(dir.path()));
     wait_for_file(&dir.path().join("ready"));
-    std::io::Write::write_all(&mut master, b"\x03").expect("type Ctrl-C");
-    let status = wait_hook(&mut child);
-    drop(master);
-    let text = drain.join().unwrap_or_default();
+    pty.type_bytes(b"\x03");
+    let (status, text) = pty.finish();
     assert!(status.success(), "hook failed: {status:?}\n{text}");
     assert_eq!(
-        log_lines(dir.path()),
+        log_lines(&dir.path().join("log")),
         vec!["INT".to_owned(), "end".to_owned()]
     );
     let result = fs::read_to_string(dir.path().join("result")).expect("result");

@@ -1,23 +1,15 @@
-//! `--cd` and `--shell`, through the real binary (SPEC.md C, README "Terminal use"): the child
+//! `--cd` and `--shell`, through the real binary (README "Terminal use"): the child
 //! runs in the new directory with an absolute path, `--shell` runs `$SHELL` (`/bin/sh` when
 //! SHELL is unset or empty) there, says which directory goes only on a terminal, leaves rtmp
 //! running on Ctrl-C at the prompt, and exits with the shell's status after removing it.
 //!
 //! Children report what they saw in files of an aux directory; the terminal tests wait on the
-//! pseudo-terminal's output with deadlines, never on fixed sleeps.
+//! pseudo-terminal's output (see [`Pty::wait_for`]), never on fixed sleeps.
 
 use std::fs;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
-use crate::support::{
-    DEADLINE, Run, TestEnv, aux_dir, describe, exists, full_match, isolate_fds, lit, read_or_empty,
-    rnd, spawn_on_pty, wait_exit, wait_output,
-};
+use crate::support::{Pty, Run, TestEnv, aux_dir, exists, full_match, lit, log_lines, rnd};
 
 const USAGE_HINT: &str = "Try 'rtmp --help' for more information.\n";
 
@@ -27,40 +19,6 @@ const USAGE_HINT: &str = "Try 'rtmp --help' for more information.\n";
 fn physical_root_re(env: &TestEnv) -> String {
     let root = fs::canonicalize(env.root()).expect("canonicalize scratch");
     lit(&root.to_string_lossy())
-}
-
-/// Runs a prepared command with `input` on its stdin (a pipe, not a terminal) and stdout and
-/// stderr captured, recording the scratch tree before and after, like [`TestEnv::run_cmd`].
-fn run_with_stdin(env: &TestEnv, mut cmd: Command, input: &str) -> Run {
-    let before = env.listing();
-    isolate_fds(&mut cmd);
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn rtmp");
-    {
-        let mut stdin = child.stdin.take().expect("stdin");
-        // A shell may exit before reading everything; a broken pipe is not the test's concern.
-        let _ = stdin.write_all(input.as_bytes());
-    }
-    let output = wait_output(child);
-    Run {
-        command: format!("{} <<< {input:?}", describe(&cmd)),
-        cwd: cmd.get_current_dir().map_or_else(
-            || "(inherited)".into(),
-            |d| d.to_string_lossy().into_owned(),
-        ),
-        output,
-        before,
-        after: env.listing(),
-    }
-}
-
-/// The lines a child wrote to `file`.
-fn lines_of(file: &Path) -> Vec<String> {
-    read_or_empty(file).lines().map(str::to_owned).collect()
 }
 
 /// Asserts that a usage error was reported on stderr: `rtmp: ...` mentioning `option`, then
@@ -91,7 +49,7 @@ fn cd_run(env: &TestEnv, args: &[&str], words: &[&str]) -> (Run, Vec<String>, te
         .args(words)
         .env("AUX", aux.path());
     let run = env.run_cmd(cmd);
-    let lines = lines_of(&aux.path().join("out"));
+    let lines = log_lines(&aux.path().join("out"));
     (run, lines, aux)
 }
 
@@ -223,9 +181,9 @@ fn shell_run(env: &TestEnv, shell: Option<&str>, args: &[&str]) -> Vec<String> {
     if let Some(shell) = shell {
         cmd.env("SHELL", shell);
     }
-    let run = run_with_stdin(env, cmd, SHELL_SCRIPT);
+    let run = env.run_with_stdin(cmd, SHELL_SCRIPT);
     run.code(3).stdout("").stderr("").nothing_left();
-    let lines = lines_of(&out);
+    let lines = log_lines(&out);
     assert_eq!(lines.len(), 5, "shell report {lines:?}{}", run.context());
     let dir = &lines[0];
     assert!(
@@ -319,104 +277,12 @@ fn shell_with_exec_is_a_usage_error_125() {
     let env = TestEnv::new();
     let mut cmd = env.rtmp_cmd(["--shell", "--exec", "touch", "ran"]);
     cmd.env("SHELL", "/bin/sh");
-    let run = run_with_stdin(&env, cmd, "touch ran-shell\n");
+    let run = env.run_with_stdin(cmd, "touch ran-shell\n");
     run.code(125).stdout("").nothing_left();
     assert_usage_error(&run, "--shell");
 }
 
 // ---------------------------------------------------------------- --shell on a terminal
-
-/// A command on a new pseudo-terminal (as session leader, the terminal its controlling
-/// terminal) whose output can be watched while it runs.
-struct LivePty {
-    child: Child,
-    master: fs::File,
-    seen: Arc<Mutex<Vec<u8>>>,
-    drain: Option<JoinHandle<()>>,
-}
-
-impl LivePty {
-    fn spawn(cmd: Command) -> LivePty {
-        let (child, master) = spawn_on_pty(cmd);
-        let mut reader = master.try_clone().expect("dup master");
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&seen);
-        let drain = std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            loop {
-                match reader.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => sink.lock().expect("lock").extend_from_slice(&buf[..n]),
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(_) => break, // EIO: no slave descriptor is left
-                }
-            }
-        });
-        LivePty {
-            child,
-            master,
-            seen,
-            drain: Some(drain),
-        }
-    }
-
-    /// Everything written to the terminal so far.
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.seen.lock().expect("lock")).into_owned()
-    }
-
-    /// Waits until the terminal output satisfies `cond`; fails after [`DEADLINE`] (or when
-    /// rtmp ends first), showing the output.
-    #[track_caller]
-    fn wait_for(&mut self, what: &str, cond: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let text = self.text();
-            if cond(&text) {
-                return text;
-            }
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                // Let the drain thread catch up before the last look.
-                std::thread::sleep(Duration::from_millis(50));
-                let text = self.text();
-                if cond(&text) {
-                    return text;
-                }
-                panic!("rtmp ended ({status}) before {what}; terminal: {text:?}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; terminal: {text:?}"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    fn type_str(&mut self, s: &str) {
-        self.master
-            .write_all(s.as_bytes())
-            .expect("write to the terminal");
-    }
-
-    fn finish(mut self) -> (ExitStatus, String) {
-        let status = wait_exit(&mut self.child);
-        if let Some(d) = self.drain.take() {
-            let _ = d.join();
-        }
-        (status, self.text())
-    }
-}
-
-impl Drop for LivePty {
-    fn drop(&mut self) {
-        // A failed test must not leave rtmp and its shell behind; the session leader's death
-        // hangs up the terminal's foreground group too.
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
 
 const PROMPT: &str = "rtmp-test$ ";
 
@@ -434,7 +300,7 @@ fn shell_on_a_terminal_announces_survives_ctrl_c_and_exits_with_the_shell() {
     let env = TestEnv::new();
     let mut cmd = env.rtmp_cmd(["--shell"]);
     cmd.env("SHELL", "/bin/sh").env("PS1", PROMPT);
-    let mut pty = LivePty::spawn(cmd);
+    let mut pty = Pty::spawn(cmd);
     let rtmp_pid = pty.child.id();
 
     // The notice, once, on the terminal, then the prompt.
@@ -467,9 +333,7 @@ fn shell_on_a_terminal_announces_survives_ctrl_c_and_exits_with_the_shell() {
     pty.wait_for("the first prompt", |t| t.contains(PROMPT));
 
     // The shell works in the directory; it is in the terminal's foreground group.
-    pty.type_str(
-        "cd \"$RTMP_PATH\" && echo \"PWD$((1))=[$(pwd)]\"; read -r _ _ _ _ g _ _ f _ < /proc/$$/stat; echo \"FG$((1))=[$g:$f]\"\n",
-    );
+    pty.type_bytes(b"cd \"$RTMP_PATH\" && echo \"PWD$((1))=[$(pwd)]\"; read -r _ _ _ _ g _ _ f _ < /proc/$$/stat; echo \"FG$((1))=[$g:$f]\"\n");
     let text = pty.wait_for("pwd", |t| {
         between(t, "PWD1=[", "]").is_some() && between(t, "FG1=[", "]").is_some()
     });
@@ -490,11 +354,11 @@ fn shell_on_a_terminal_announces_survives_ctrl_c_and_exits_with_the_shell() {
         })
         .matches(PROMPT)
         .count();
-    pty.type_str("\x03");
+    pty.type_bytes(b"\x03");
     pty.wait_for("the prompt after Ctrl-C", |t| {
         t.matches(PROMPT).count() > prompts
     });
-    pty.type_str("echo ALIVE$((2+3))\n");
+    pty.type_bytes(b"echo ALIVE$((2+3))\n");
     pty.wait_for("the shell to answer after Ctrl-C", |t| t.contains("ALIVE5"));
     assert!(
         matches!(pty.child.try_wait(), Ok(None)),
@@ -504,7 +368,7 @@ fn shell_on_a_terminal_announces_survives_ctrl_c_and_exits_with_the_shell() {
     assert!(Path::new(&dir).is_dir(), "{dir:?} removed on Ctrl-C");
 
     // `exit 4` ends the shell and rtmp with status 4 and removes the directory.
-    pty.type_str("exit 4\n");
+    pty.type_bytes(b"exit 4\n");
     let (status, text) = pty.finish();
     assert_eq!(
         status.code(),

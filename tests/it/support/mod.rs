@@ -1,5 +1,7 @@
-//! A small test environment for rtmp's integration tests (after fd's `testenv` and ripgrep's
-//! `Dir` + `TestCommand`).
+//! What the integration tests share: the test environment (after fd's `testenv` and ripgrep's
+//! `Dir` + `TestCommand`), the rtmp binary, scratch directories, and through the submodules the
+//! waits ([`wait`]), processes and handshakes ([`process`]), pseudo-terminals ([`pty`]) and the
+//! re-exec harness ([`hook`]). Everything is re-exported here: `use crate::support::{...}`.
 //!
 //! A [`TestEnv`] owns a scratch directory (on `/dev/shm` when it is writable) with an empty
 //! `tmp/` inside it. Commands run in the scratch directory with a clean environment:
@@ -10,24 +12,30 @@
 //! Paths in listings and in `Run`'s messages are shown with [`escape`]: printable ASCII as is,
 //! everything else as `\xNN`, so non-UTF-8 names can be matched with a regex too.
 
-// Not every helper is used by every build of the tests (`tests/load.rs` includes this module too).
-#![allow(dead_code)]
+pub mod hook;
+pub mod process;
+pub mod pty;
+pub mod wait;
 
-mod process;
-
+pub use hook::*;
 pub use process::*;
+pub use pty::*;
+pub use wait::*;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
 use std::fs;
+use std::io::Write as _;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Output};
+use std::process::{Command, ExitStatus, Output, Stdio};
 
 use predicates::Predicate;
 use tempfile::TempDir;
 
-/// One random character of a name, as a regex: SPEC.md A3 draws them from `[A-Za-z0-9]`.
+/// One random character of a name, as a regex: rtmp draws them from `[A-Za-z0-9]`, as GNU
+/// mktemp does (README "Differences from GNU and BSD mktemp": names as GNU).
 pub const RND: &str = "[A-Za-z0-9]";
 
 /// `n` random characters, as a regex.
@@ -50,6 +58,49 @@ pub fn lit(text: &str) -> String {
 /// The path of the rtmp binary built for this test run.
 pub fn rtmp_bin() -> &'static Path {
     assert_cmd::cargo::cargo_bin!("rtmp")
+}
+
+/// A word of a command line, for arrays of `&OsStr` that mix text and raw bytes.
+pub fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
+
+/// A new scratch directory with permission bits `mode`: on `/dev/shm` (tmpfs, fast, and free of
+/// leftovers from other runs) when it is writable, else in the default temporary directory.
+/// Removed when dropped. Every scratch directory of the tests comes from here.
+pub fn scratch_dir(mode: u32) -> TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("rtmp-test.")
+        .tempdir_in("/dev/shm")
+        .or_else(|_| tempfile::Builder::new().prefix("rtmp-test.").tempdir())
+        .expect("cannot create a scratch directory");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(mode)).expect("chmod scratch");
+    dir
+}
+
+/// A command for `program` with a clean environment (`PATH=/usr/bin:/bin`, `LC_ALL=C`, nothing
+/// else) whose descriptors above 2 are not inherited (see [`isolate_fds`]).
+pub fn clean_command(program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("LC_ALL", "C");
+    isolate_fds(&mut cmd);
+    cmd
+}
+
+/// GNU coreutils' mktemp, which the differential tests compare rtmp with.
+pub const GNU_MKTEMP: &str = "/usr/bin/mktemp";
+
+/// Whether [`GNU_MKTEMP`] exists and is GNU coreutils' (not, say, BusyBox's or BSD's): the
+/// differential tests print `skipped: ...` and pass otherwise.
+pub fn have_gnu_mktemp() -> bool {
+    Path::new(GNU_MKTEMP).exists()
+        && Command::new(GNU_MKTEMP)
+            .arg("--version")
+            .env("LC_ALL", "C")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("GNU coreutils"))
 }
 
 /// Shows bytes for humans and regexes: printable ASCII as is (a backslash doubled), every other
@@ -88,11 +139,7 @@ impl TestEnv {
     /// Creates a scratch directory (on `/dev/shm` when writable, else in the default temporary
     /// directory) containing an empty `tmp/`, which is `$TMPDIR` for the commands run here.
     pub fn new() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("rtmp-test.")
-            .tempdir_in("/dev/shm")
-            .or_else(|_| tempfile::Builder::new().prefix("rtmp-test.").tempdir())
-            .expect("cannot create a scratch directory");
+        let dir = scratch_dir(0o700);
         fs::create_dir(dir.path().join("tmp")).expect("cannot create <scratch>/tmp");
         TestEnv { dir }
     }
@@ -131,12 +178,8 @@ impl TestEnv {
 
     /// A command for `program` with the clean environment, run in the scratch directory.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("LC_ALL", "C")
-            .env("TMPDIR", self.tmpdir())
-            .current_dir(self.root());
+        let mut cmd = clean_command(program);
+        cmd.env("TMPDIR", self.tmpdir()).current_dir(self.root());
         cmd
     }
 
@@ -165,11 +208,45 @@ impl TestEnv {
     pub fn run_cmd(&self, mut cmd: Command) -> Run {
         let before = self.listing();
         let output = cmd
-            .stdin(std::process::Stdio::null())
+            .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", describe(&cmd)));
+        self.finish_run(describe(&cmd), &cmd, output, before)
+    }
+
+    /// Runs a prepared command with `input` on its stdin (a pipe, not a terminal), like
+    /// [`TestEnv::run_cmd`] otherwise.
+    pub fn run_with_stdin(&self, mut cmd: Command, input: &str) -> Run {
+        let before = self.listing();
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", describe(&cmd)));
+        {
+            let mut stdin = child.stdin.take().expect("stdin");
+            // A shell may exit before reading everything; a broken pipe is not the test's concern.
+            let _ = stdin.write_all(input.as_bytes());
+        }
+        let output = wait_output(child);
+        self.finish_run(
+            format!("{} <<< {input:?}", describe(&cmd)),
+            &cmd,
+            output,
+            before,
+        )
+    }
+
+    fn finish_run(
+        &self,
+        command: String,
+        cmd: &Command,
+        output: Output,
+        before: Vec<String>,
+    ) -> Run {
         Run {
-            command: describe(&cmd),
+            command,
             cwd: cmd.get_current_dir().map_or_else(
                 || "(inherited)".into(),
                 |d| escape(d.as_os_str().as_bytes()),

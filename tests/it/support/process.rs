@@ -1,61 +1,94 @@
-//! Helpers for the `--exec` tests (SPEC.md C): running rtmp in the background, readiness files,
-//! signal masks, a pseudo-terminal and an unprivileged runner.
-//!
-//! Part of [`crate::support`], which re-exports all of it.
+//! Running rtmp as a process the test talks to (README "Use in scripts" with `--exec`, and
+//! "Signals in `--exec` mode"): in the background, with a file handshake, with signals, with
+//! its signal masks read back, and as an unprivileged user.
 
 use std::ffi::OsStr;
 use std::fs;
-use std::io::Read;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Stdio};
 
 use nix::libc;
 use tempfile::TempDir;
 
-use super::{TestEnv, rtmp_bin};
-
-/// How long any single wait in these tests may take before the test fails (a broken rtmp must
-/// not hang the suite).
-pub const DEADLINE: Duration = Duration::from_secs(20);
-
-/// The short polling step used for every wait.
-const STEP: Duration = Duration::from_millis(5);
+use super::{TestEnv, rtmp_bin, scratch_dir, wait_for_file};
 
 /// A scratch directory outside the [`TestEnv`] tree (so that its contents do not show in the
 /// tree listing): logs, readiness files, "outside" targets. World-writable, so an unprivileged
 /// rtmp and its child can use it too.
 pub fn aux_dir() -> TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("rtmp-aux.")
-        .tempdir_in("/dev/shm")
-        .or_else(|_| tempfile::Builder::new().prefix("rtmp-aux.").tempdir())
-        .expect("cannot create an aux directory");
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).expect("chmod aux");
-    dir
+    scratch_dir(0o777)
 }
 
-/// Waits (polling) until `path` exists.
-#[track_caller]
-pub fn wait_for_file(path: &Path) {
-    let deadline = Instant::now() + DEADLINE;
-    while fs::symlink_metadata(path).is_err() {
-        assert!(Instant::now() < deadline, "timed out waiting for {path:?}");
-        std::thread::sleep(STEP);
+/// Shell code for an `--exec` child: announces that it runs by writing `$RTMP_PATH` to
+/// `$READY`, atomically (a rename), so the test never reads a half-written file.
+pub const ANNOUNCE: &str = r#"printf '%s' "$RTMP_PATH" > "$READY.tmp" && mv "$READY.tmp" "$READY""#;
+
+/// Shell code for an `--exec` child: waits until `$GO` exists. `sleep & wait` lets a trapped
+/// signal run its trap at once. Gives up with exit 99 after about 20 s (1000 × 0.02 s), so a
+/// broken test cannot leave the child running.
+pub const AWAIT_GO: &str = r#"i=0
+while [ ! -e "$GO" ]; do
+  sleep 0.02 & wait $!
+  i=$((i + 1))
+  if [ "$i" -ge 1000 ]; then echo timeout >> "$LOG"; exit 99; fi
+done"#;
+
+/// Shell code for an `--exec` child, run after [`AWAIT_GO`]: appends to `$LOG` the pid of its
+/// parent *now* (`parent <pid>`) and whether its path still exists (`path yes|no`). The parent
+/// is rtmp as long as rtmp runs; once rtmp has exited the child has been given to another
+/// process. So these two lines say, without any sleep, that rtmp stayed and left the path in
+/// place for the whole time the child ran.
+pub const REPORT_PARENT_AND_PATH: &str = r#"read -r _ _ _ ppid _ < /proc/$$/stat
+echo "parent $ppid" >> "$LOG"
+if [ -e "$RTMP_PATH" ]; then echo "path yes" >> "$LOG"; else echo "path no" >> "$LOG"; fi"#;
+
+/// The files an `--exec` child and the test talk through, in an [`aux_dir`]: `$READY` (see
+/// [`ANNOUNCE`]), `$GO` (see [`AWAIT_GO`]) and `$LOG`, a log the child appends to.
+pub struct Handshake {
+    dir: TempDir,
+}
+
+impl Default for Handshake {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
-/// Waits (polling) until `cond` holds.
-#[track_caller]
-pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + DEADLINE;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(STEP);
+impl Handshake {
+    /// A new, empty handshake directory.
+    pub fn new() -> Self {
+        Handshake { dir: aux_dir() }
+    }
+
+    /// `name` in the handshake directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Sets `READY`, `GO` and `LOG` in `cmd`'s environment.
+    pub fn env<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
+        cmd.env("READY", self.file("ready"))
+            .env("GO", self.file("go"))
+            .env("LOG", self.file("log"))
+    }
+
+    /// Waits until the child announced itself; returns the path it reported.
+    #[track_caller]
+    pub fn wait_ready(&self) -> PathBuf {
+        wait_for_file(&self.file("ready"));
+        reported_path(&self.file("ready"))
+    }
+
+    /// Lets the child go on past [`AWAIT_GO`].
+    pub fn go(&self) {
+        fs::write(self.file("go"), "").expect("create go");
+    }
+
+    /// The lines the child appended to `$LOG`.
+    pub fn log(&self) -> Vec<String> {
+        log_lines(&self.file("log"))
     }
 }
 
@@ -74,41 +107,9 @@ pub fn exists(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
 }
 
-/// Waits for `child` to end, polling; kills it and fails the test after [`DEADLINE`].
-#[track_caller]
-pub fn wait_exit(child: &mut Child) -> ExitStatus {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("rtmp did not finish in time");
-        }
-        std::thread::sleep(STEP);
-    }
-}
-
-/// Waits for a child spawned with piped stdout/stderr and collects its output (the outputs in
-/// these tests are far smaller than a pipe buffer, so nothing blocks while we poll).
-#[track_caller]
-pub fn wait_output(mut child: Child) -> Output {
-    let status = wait_exit(&mut child);
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    if let Some(mut s) = child.stdout.take() {
-        s.read_to_end(&mut stdout).expect("read stdout");
-    }
-    if let Some(mut s) = child.stderr.take() {
-        s.read_to_end(&mut stderr).expect("read stderr");
-    }
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
+/// The path the child reported in a readiness file, as written (no trailing newline).
+pub fn reported_path(file: &Path) -> PathBuf {
+    PathBuf::from(read_or_empty(file))
 }
 
 /// Spawns `cmd` with stdin from /dev/null and stdout/stderr piped.
@@ -123,7 +124,7 @@ pub fn spawn_piped(mut cmd: Command) -> Child {
 
 /// Makes every descriptor above 2 close-on-exec in the started process, so that a descriptor
 /// another test thread opened without `O_CLOEXEC` (openpty does) cannot reach rtmp and be
-/// mistaken for one rtmp leaked.
+/// mistaken for one rtmp leaked, or keep a test's pseudo-terminal open.
 pub fn isolate_fds(cmd: &mut Command) {
     // SAFETY: a raw close_range syscall is async-signal-safe; errors (old kernels) are ignored.
     unsafe {
@@ -153,105 +154,33 @@ pub fn send(pid: u32, sig: i32) {
     );
 }
 
-/// `1 << (sig - 1)`, the bit of `sig` in the `SigBlk`/`SigIgn` masks of /proc/PID/status.
+/// `1 << (sig - 1)`, the bit of `sig` in the signal masks of /proc/PID/status.
 pub fn sig_bit(sig: i32) -> u64 {
     1 << (sig - 1)
+}
+
+/// The signal mask `field` (`SigBlk`, `SigIgn`, `SigPnd`, `ShdPnd`) from the text of a
+/// /proc/PID/status file.
+#[track_caller]
+pub fn sig_mask(status: &str, field: &str) -> u64 {
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("no {field} in {status:?}"));
+    u64::from_str_radix(line.trim(), 16).expect("hex mask")
 }
 
 /// `(SigBlk, SigIgn)` from the text of a /proc/PID/status file.
 #[track_caller]
 pub fn sig_masks(status: &str) -> (u64, u64) {
-    let field = |name: &str| {
-        let line = status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .unwrap_or_else(|| panic!("no {name} in {status:?}"));
-        u64::from_str_radix(line.trim(), 16).expect("hex mask")
-    };
-    (field("SigBlk:"), field("SigIgn:"))
+    (sig_mask(status, "SigBlk"), sig_mask(status, "SigIgn"))
 }
 
-/// A pseudo-terminal session running one command as session leader with the terminal as its
-/// controlling terminal (so the command is the terminal's foreground process group).
-pub struct PtySession {
-    /// The command (rtmp).
-    pub child: Child,
-    master: fs::File,
-    drain: Option<JoinHandle<String>>,
-}
-
-/// Spawns `cmd` as a session leader with a new pseudo-terminal as its controlling terminal
-/// (and stdin, stdout, stderr); returns the child and the terminal's master side.
-pub fn spawn_on_pty(mut cmd: Command) -> (Child, fs::File) {
-    let pty = nix::pty::openpty(
-        None::<&nix::pty::Winsize>,
-        None::<&nix::sys::termios::Termios>,
-    )
-    .expect("openpty");
-    // openpty(3) does not set close-on-exec; processes spawned by concurrent tests must
-    // not hold the terminal open.
-    for fd in [pty.master.as_raw_fd(), pty.slave.as_raw_fd()] {
-        // SAFETY: F_SETFD on descriptors we own.
-        assert_eq!(
-            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) },
-            0
-        );
-    }
-    let slave = &pty.slave;
-    cmd.stdin(slave.try_clone().expect("dup"))
-        .stdout(slave.try_clone().expect("dup"))
-        .stderr(slave.try_clone().expect("dup"));
-    // SAFETY: setsid and ioctl are async-signal-safe. The command becomes a session leader
-    // with the pty (its stdin) as controlling terminal.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    isolate_fds(&mut cmd);
-    let child = cmd.spawn().expect("spawn on pty");
-    // The master reads EOF (EIO) only once no slave descriptor is left.
-    drop(cmd);
-    drop(pty.slave);
-    (child, fs::File::from(pty.master))
-}
-
-impl PtySession {
-    /// Spawns `cmd` on a new pseudo-terminal.
-    pub fn spawn(cmd: Command) -> PtySession {
-        let (child, master) = spawn_on_pty(cmd);
-        let mut reader = master.try_clone().expect("dup master");
-        // Drain the terminal so nothing blocks writing to it; EIO ends it.
-        let drain = std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = reader.read_to_end(&mut text);
-            String::from_utf8_lossy(&text).into_owned()
-        });
-        PtySession {
-            child,
-            master,
-            drain: Some(drain),
-        }
-    }
-
-    /// Types `bytes` on the terminal.
-    pub fn type_bytes(&mut self, bytes: &[u8]) {
-        std::io::Write::write_all(&mut self.master, bytes).expect("write to the terminal");
-    }
-
-    /// Waits for the command to end; returns its status and everything it wrote.
-    pub fn finish(mut self) -> (ExitStatus, String) {
-        let status = wait_exit(&mut self.child);
-        let text = self
-            .drain
-            .take()
-            .map(|d| d.join().unwrap_or_default())
-            .unwrap_or_default();
-        (status, text)
-    }
+/// Whether `sig` is pending for process `pid` (for the process or one of its threads).
+pub fn is_pending(pid: u32, sig: i32) -> bool {
+    let status = read_or_empty(Path::new(&format!("/proc/{pid}/status")));
+    !status.is_empty()
+        && (sig_mask(&status, "ShdPnd") | sig_mask(&status, "SigPnd")) & sig_bit(sig) != 0
 }
 
 /// Whether this test process runs as root.
@@ -259,16 +188,25 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-const SETPRIV: &str = "/usr/bin/setpriv";
+/// util-linux `setpriv`, which runs a command as another user.
+pub const SETPRIV: &str = "/usr/bin/setpriv";
 
 /// The uid/gid that rtmp runs as under [`unprivileged_rtmp`] when the tests run as root.
 pub const NOBODY: u32 = 65534;
 
-/// An rtmp command with `args` that runs as an unprivileged user: through
-/// `setpriv --reuid=65534 --regid=65534 --clear-groups` when the tests run as root, directly
-/// otherwise. Makes the scratch directory traversable and its `tmp/` (`$TMPDIR`) world-writable
-/// so that the unprivileged rtmp can create its path there. `None` (after printing why) when
-/// running as root without setpriv: the caller skips the test.
+/// The words that run a command as [`NOBODY`] with no supplementary groups (root only).
+pub const AS_NOBODY: [&str; 5] = [
+    SETPRIV,
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    "--",
+];
+
+/// An rtmp command with `args` that runs as an unprivileged user: through [`AS_NOBODY`] when
+/// the tests run as root, directly otherwise. Makes the scratch directory traversable and its
+/// `tmp/` (`$TMPDIR`) world-writable so that the unprivileged rtmp can create its path there.
+/// `None` (after printing why) when running as root without setpriv: the caller skips the test.
 pub fn unprivileged_rtmp<I, S>(env: &TestEnv, args: I) -> Option<Command>
 where
     I: IntoIterator<Item = S>,
@@ -283,10 +221,8 @@ where
         eprintln!("skipped: running as root and {SETPRIV} is missing");
         return None;
     }
-    let mut cmd = env.command(SETPRIV);
-    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(rtmp_bin())
-        .args(args);
+    let mut cmd = env.command(AS_NOBODY[0]);
+    cmd.args(&AS_NOBODY[1..]).arg(rtmp_bin()).args(args);
     Some(cmd)
 }
 
@@ -296,9 +232,4 @@ pub fn give_to_nobody(path: &Path) {
     if is_root() {
         std::os::unix::fs::chown(path, Some(NOBODY), Some(NOBODY)).expect("chown");
     }
-}
-
-/// The path the child reported in a readiness file, as written (no trailing newline).
-pub fn reported_path(file: &Path) -> PathBuf {
-    PathBuf::from(read_or_empty(file))
 }
