@@ -8,6 +8,11 @@
 //! scratch directory of its own; nothing outside the repository is read. Tests that need a tool
 //! or a privilege the machine lacks (GNU `/usr/bin/mktemp`, `setpriv`, `unshare`, `strace`,
 //! root) print `skipped: ...` and pass.
+//!
+//! The mktemp-mode tests are named after the rule they check: `a1_` the GNU command line,
+//! `a2_N_` GNU's template rule N (1 default template, 2 suffix, 3 slash in the suffix, 4 too
+//! few X's, 5 where the name goes, 6 quoting in messages), `a3_` creation and printing, `b_` the
+//! BSD spellings. The README's "Differences from GNU and BSD mktemp" says where rtmp differs.
 
 mod support;
 

@@ -1,5 +1,5 @@
-//! SPEC.md A3, creation: permissions under several umasks, dry runs, and O_EXCL semantics
-//! when the name space is full.
+//! Creation (README "Use in scripts", SECURITY.md "Creation never opens an existing name"):
+//! permissions under several umasks, dry runs, and O_EXCL semantics when the name space is full.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

@@ -1,5 +1,6 @@
-//! SPEC.md A1 (getopt-style command line and its usage errors) and part B (BSD spellings:
-//! several templates, `-t PREFIX`).
+//! The getopt-style command line and its usage errors, as GNU's (man page OPTIONS), and the BSD
+//! spellings rtmp accepts besides: several templates, `-t PREFIX` (README "Differences from GNU
+//! and BSD mktemp").
 
 use crate::support::{TestEnv, rnd};
 

@@ -1,6 +1,7 @@
-//! SPEC.md A3, printing: when stdout cannot be written, rtmp removes what it created, says
-//! `rtmp: write error: <OS text>` (not with `-q`, except in dry-run mode) and exits 1.
-//! `--help` and `--version` fail the same way (GNU).
+//! Printing the name (README "Exit status": mktemp 1, nothing is left behind; "Design": why
+//! stdout is written through fd 1): when stdout cannot be written, rtmp removes what it
+//! created, says `rtmp: write error: <OS text>` (not with `-q`, except in dry-run mode) and
+//! exits 1. `--help` and `--version` fail the same way (GNU).
 
 use std::fs::OpenOptions;
 use std::process::Command;

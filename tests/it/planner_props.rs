@@ -6,9 +6,10 @@
 //! * `plan` never panics;
 //! * an accepted plan has the shape `dir + prefix + random + suffix`, the prefix holds no `/`
 //!   and the suffix none except trailing ones;
-//! * `plan` agrees with [`model`], an independent reading of SPEC.md A2 and B written from the
-//!   SPEC text (not from `src/template.rs`), on accept/reject, on the path and on the exact
-//!   error message.
+//! * `plan` agrees with [`model`], an independent reading of GNU mktemp's template rules and
+//!   rtmp's BSD `-t PREFIX` (README "Differences from GNU and BSD mktemp"), written from those
+//!   rules (not from `src/template.rs`), on accept/reject, on the path and on the exact error
+//!   message.
 //!
 //! Generators are biased toward the bytes the rules care about: `X`, `/`, `.`, `'`, `\` and a
 //! non-UTF-8 byte. An input that fuzzing (`fuzz/`) finds to crash goes at the end as a
@@ -24,7 +25,8 @@ use rtmp::template::{Location, Plan, plan};
 /// a second each in a debug build.
 const CASES: u32 = 4096;
 
-/// An independent model of SPEC.md A2 (GNU mktemp's template rules) and B (`-t PREFIX`).
+/// An independent model of GNU mktemp's template rules (A2, numbered as in the module doc of
+/// `main.rs`) and the BSD `-t PREFIX` (B).
 mod model {
     /// GNU's default template (A2 rule 1).
     const DEFAULT: &[u8] = b"tmp.XXXXXXXXXX";

@@ -1,5 +1,5 @@
-//! SPEC.md A2 (template rules) and the byte-exact parts of A3: what a template turns into,
-//! which templates are rejected and with which message.
+//! GNU's template rules and messages (README "Differences from GNU and BSD mktemp": as GNU, C
+//! locale): what a template turns into, which templates are rejected and with which message.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -196,7 +196,8 @@ fn a2_4_quiet_does_not_hide_too_few_xs() {
 
 #[test]
 fn a2_4_too_few_xs_with_suffix_quotes_template_without_suffix() {
-    // GNU 9.1 says 'fooXX.txt'; SPEC.md A2.4 follows GNU 9.5+, which says 'fooXX'.
+    // GNU 9.1 says 'fooXX.txt'; rtmp follows GNU 9.5+, which says 'fooXX' (README
+    // "Differences from GNU and BSD mktemp").
     let env = TestEnv::new();
     env.run(["--suffix=.txt", "fooXX"])
         .failure()
