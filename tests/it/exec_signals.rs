@@ -4,7 +4,8 @@
 //!
 //! Children announce readiness through a [`Handshake`] (a file written atomically, holding the
 //! path) and wait for the test's go-ahead; "rtmp stayed" is read back from the child itself at
-//! the end ([`REPORT_PARENT_AND_PATH`]), not watched for a fixed time.
+//! the end ([`REPORT_PARENT_AND_PATH`]), and "no second delivery" is settled by a probe signal
+//! (see [`trapper`]): nothing is watched for a fixed time.
 
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
@@ -106,33 +107,33 @@ fn child_killed_by_quit_leaves_no_core_dump() {
 
 // ---------------------------------------------------------------- forwarding
 
-/// How long, in 0.05 s ticks, the trapping child stays alive after the first signal, so that a
-/// second delivery (rtmp sending again a signal the child already got) is logged too. rtmp
-/// forwards within microseconds of taking a signal, and a terminal's Ctrl-C reaches rtmp and the
-/// child at the same moment, so a quarter of a second is a wide margin. No readiness signal can
-/// say "nothing more is coming"; this is the one fixed wait of these tests.
-const LINGER_TICKS: u32 = 5;
-
-/// The child for forwarding tests: traps `$SIG`, logs every delivery to `$LOG`, announces
-/// itself, waits for the signal, then stays alive [`LINGER_TICKS`] more and exits with `$CODE`.
-/// It gives up after ~20 s so that a broken rtmp cannot leave it running.
+/// The child for forwarding tests: logs every delivery of `$SIG` and of the probe signal
+/// `$PROBE` to `$LOG`, announces itself, and once told to go on logs `end` and exits `$CODE`.
+///
+/// "Exactly once" needs an end to the wait for a second delivery. rtmp takes signals one after
+/// another and sends its forwards in order, so once the child has logged the probe, which the
+/// test sends to rtmp only after the child logged `$SIG`, any second `$SIG` that rtmp sent
+/// while handling the first has reached the child too and is in the log.
 fn trapper() -> String {
     format!(
         r#"
-trap 'echo "$SIG" >> "$LOG"; got=1' "$SIG"
+trap 'echo "$SIG" >> "$LOG"' "$SIG"
+trap 'echo probe >> "$LOG"' "$PROBE"
 {ANNOUNCE}
-i=0
-while [ -z "$got" ]; do
-  sleep 0.02 & wait $!
-  i=$((i + 1))
-  if [ "$i" -ge 1000 ]; then echo timeout >> "$LOG"; exit 99; fi
-done
-n=0
-while [ "$n" -lt {LINGER_TICKS} ]; do sleep 0.05 & wait $!; n=$((n + 1)); done
+{AWAIT_GO}
 echo end >> "$LOG"
 exit "$CODE"
 "#
     )
+}
+
+/// The probe signal for a test of `sig`: another signal that rtmp forwards.
+fn probe_for(sig: i32) -> (i32, &'static str) {
+    if sig == libc::SIGUSR2 {
+        (libc::SIGUSR1, "USR1")
+    } else {
+        (libc::SIGUSR2, "USR2")
+    }
 }
 
 struct Trapper {
@@ -152,11 +153,13 @@ impl Trapper {
         }
     }
 
-    /// The rtmp command running [`trapper`] for signal `name`, exiting with `code`.
-    fn command(&self, dir: bool, name: &str, code: u8) -> std::process::Command {
+    /// The rtmp command running [`trapper`] for signal `sig` (named `name`), exiting with
+    /// `code`.
+    fn command(&self, dir: bool, sig: i32, name: &str, code: u8) -> std::process::Command {
         let mut cmd = self.env.rtmp_cmd(if dir { &["-d"][..] } else { &[][..] });
         cmd.args(["--exec", "sh", "-c", &trapper(), "sh"])
             .env("SIG", name)
+            .env("PROBE", probe_for(sig).1)
             .env("CODE", code.to_string());
         self.hs.env(&mut cmd);
         cmd
@@ -166,6 +169,20 @@ impl Trapper {
         let path = self.hs.wait_ready();
         assert!(exists(&path), "{path:?} missing while the child runs");
         path
+    }
+
+    /// Once the child has logged `sig` (named `name`), sends the probe to rtmp (`pid`), waits
+    /// for the child to log it, and lets the child finish.
+    #[track_caller]
+    fn probe_and_go(&self, pid: u32, sig: i32, name: &str) {
+        wait_until(&format!("the child to log {name}"), || {
+            self.hs.log().iter().any(|l| l == name)
+        });
+        send(pid, probe_for(sig).0);
+        wait_until("the child to log the probe", || {
+            self.hs.log().iter().any(|l| l == "probe")
+        });
+        self.hs.go();
     }
 
     #[track_caller]
@@ -179,10 +196,11 @@ impl Trapper {
 /// with its status, and the path is gone.
 fn forwarded_once(sig: i32, name: &str, dir: bool) {
     let t = Trapper::new();
-    let child = spawn_piped(t.command(dir, name, 5));
+    let child = spawn_piped(t.command(dir, sig, name, 5));
     let pid = child.id();
     let path = t.wait_ready();
     send(pid, sig);
+    t.probe_and_go(pid, sig, name);
     let out = wait_output(child);
     assert_eq!(
         out.status.code(),
@@ -195,7 +213,7 @@ fn forwarded_once(sig: i32, name: &str, dir: bool) {
     assert_eq!(out.stderr, b"");
     assert_eq!(
         t.hs.log(),
-        vec![name.to_owned(), "end".to_owned()],
+        [name, "probe", "end"],
         "the child must see SIG{name} exactly once"
     );
     t.check_gone(&path);
@@ -227,9 +245,10 @@ fn int_and_usr2_sent_to_rtmp_reach_the_child_once() {
 #[test]
 fn ctrl_c_on_a_terminal_reaches_the_child_once() {
     let t = Trapper::new();
-    let mut session = Pty::spawn(t.command(true, "INT", 6));
+    let mut session = Pty::spawn(t.command(true, libc::SIGINT, "INT", 6));
     let path = t.wait_ready();
     session.type_bytes(b"\x03");
+    t.probe_and_go(session.child.id(), libc::SIGINT, "INT");
     let (status, text) = session.finish();
     assert_eq!(
         status.code(),
@@ -238,7 +257,7 @@ fn ctrl_c_on_a_terminal_reaches_the_child_once() {
     );
     assert_eq!(
         t.hs.log(),
-        vec!["INT".to_owned(), "end".to_owned()],
+        ["INT", "probe", "end"],
         "the child must see Ctrl-C exactly once; terminal: {text:?}"
     );
     t.check_gone(&path);

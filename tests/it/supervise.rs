@@ -12,8 +12,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::support::{
-    Hook, Pty, check_hook, log_lines, scratch_dir, send, sig_bit, sig_masks, wait_exit,
-    wait_for_file,
+    AWAIT_GO, Hook, Pty, check_hook, log_lines, scratch_dir, send, sig_bit, sig_masks, wait_exit,
+    wait_for_file, wait_until,
 };
 use nix::libc;
 use rtmp::supervise::{ChildEnd, Supervisor, die_of_signal};
@@ -24,35 +24,52 @@ const EARLY_SIGNAL: Hook = Hook("supervise::hook_early_signal");
 const DIE_OF_QUIT: Hook = Hook("supervise::hook_die_of_quit");
 const TERMINAL_SCRIPT: Hook = Hook("supervise::hook_terminal_script");
 
-/// The child: logs each caught signal, announces readiness, keeps running for ~0.3 s after the
-/// first signal (so a duplicate delivery would be logged too), then logs `end` and exits 3.
-/// It gives up after ~30 s so a broken supervisor cannot leave it running forever.
-const SCRIPT: &str = r#"
-trap 'echo TERM >> "$LOG"; got=1' TERM
-trap 'echo HUP >> "$LOG"; got=1' HUP
-trap 'echo USR1 >> "$LOG"; got=1' USR1
-trap 'echo INT >> "$LOG"; got=1' INT
+/// The child: logs each caught signal and the probe (USR2), announces readiness, and once told
+/// to go on (`$GO`) logs `end` and exits 3. It gives up after ~20 s so a broken supervisor
+/// cannot leave it running forever.
+///
+/// "Exactly once" needs an end to the wait for a second delivery: the outer test sends the
+/// probe to the supervisor only after the child logged the signal, and the supervisor forwards
+/// in order, so once the probe is logged any second delivery of the signal is logged too.
+fn script() -> String {
+    format!(
+        r#"
+trap 'echo TERM >> "$LOG"' TERM
+trap 'echo HUP >> "$LOG"' HUP
+trap 'echo USR1 >> "$LOG"' USR1
+trap 'echo INT >> "$LOG"' INT
+trap 'echo probe >> "$LOG"' USR2
 echo ready > "$READY"
-n=0
-i=0
-while :; do
-  sleep 0.05 & wait $!
-  i=$((i + 1))
-  if [ "$i" -ge 600 ]; then echo timeout >> "$LOG"; exit 99; fi
-  if [ -n "$got" ]; then
-    n=$((n + 1))
-    if [ "$n" -ge 6 ]; then echo end >> "$LOG"; exit 3; fi
-  fi
-done
-"#;
+{AWAIT_GO}
+echo end >> "$LOG"
+exit 3
+"#
+    )
+}
+
+/// Once the child has logged `name`, sends the probe to the supervisor `pid`, waits until the
+/// child logged it, and lets the child finish.
+#[track_caller]
+fn probe_and_go(pid: u32, dir: &Path, name: &str) {
+    let log = dir.join("log");
+    wait_until(&format!("the child to log {name}"), || {
+        log_lines(&log).iter().any(|l| l == name)
+    });
+    send(pid, libc::SIGUSR2);
+    wait_until("the child to log the probe", || {
+        log_lines(&log).iter().any(|l| l == "probe")
+    });
+    fs::write(dir.join("go"), "").expect("create go");
+}
 
 /// The supervisor role shared by the signal tests: run SCRIPT, record how it ended.
 fn supervise_script(dir: &Path) {
     let sup = Supervisor::install().expect("install");
     let mut cmd = Command::new("sh");
-    cmd.args(["-c", SCRIPT])
+    cmd.args(["-c", &script()])
         .env("LOG", dir.join("log"))
-        .env("READY", dir.join("ready"));
+        .env("READY", dir.join("ready"))
+        .env("GO", dir.join("go"));
     let end = sup.run(cmd).expect("run");
     // Returning only after the child ended: its last act was logging `end`.
     assert_eq!(
@@ -82,6 +99,7 @@ fn forwards_once(sig: i32, name: &str) {
         .expect("spawn hook");
     wait_for_file(&dir.path().join("ready"));
     send(child.id(), sig);
+    probe_and_go(child.id(), dir.path(), name);
     let status = wait_exit(&mut child);
     let mut stderr = String::new();
     if let Some(mut e) = child.stderr.take() {
@@ -90,7 +108,8 @@ fn forwards_once(sig: i32, name: &str) {
     assert!(status.success(), "hook failed: {status:?}\n{stderr}");
     assert_eq!(
         log_lines(&dir.path().join("log")),
-        vec![name.to_owned(), "end".to_owned()]
+        [name, "probe", "end"],
+        "the child must see SIG{name} exactly once"
     );
     let result = fs::read_to_string(dir.path().join("result")).expect("result");
     assert_eq!(result, "Exited(3)");
@@ -268,11 +287,13 @@ fn outer_ctrl_c_on_a_terminal_reaches_child_once() {
     let mut pty = Pty::spawn(TERMINAL_SCRIPT.command(dir.path()));
     wait_for_file(&dir.path().join("ready"));
     pty.type_bytes(b"\x03");
+    probe_and_go(pty.child.id(), dir.path(), "INT");
     let (status, text) = pty.finish();
     assert!(status.success(), "hook failed: {status:?}\n{text}");
     assert_eq!(
         log_lines(&dir.path().join("log")),
-        vec!["INT".to_owned(), "end".to_owned()]
+        ["INT", "probe", "end"],
+        "the child must see Ctrl-C exactly once; terminal: {text:?}"
     );
     let result = fs::read_to_string(dir.path().join("result")).expect("result");
     assert_eq!(result, "Exited(3)");
