@@ -36,6 +36,19 @@ impl Outside {
         self.dir.path()
     }
 
+    /// Runs `rtmp OPTS --exec sh -c SCRIPT sh` with `$OUT` naming this directory and `$T` set
+    /// to `t`; asserts that rtmp succeeded quietly and left nothing behind, and that this
+    /// directory is untouched.
+    #[track_caller]
+    fn check_child(&self, env: &TestEnv, opts: &[&str], script: &str, t: &str) {
+        let mut cmd = env.rtmp_cmd(opts);
+        cmd.args(["--exec", "sh", "-c", script, "sh"])
+            .env("OUT", self.path())
+            .env("T", t);
+        env.run_cmd(cmd).success().stderr("").nothing_left();
+        self.assert_untouched();
+    }
+
     #[track_caller]
     fn assert_untouched(&self) {
         let p = self.path();
@@ -64,38 +77,19 @@ impl Outside {
 fn symlinks_inside_the_tree_are_not_followed() {
     let env = TestEnv::new();
     let out = Outside::new();
-    let mut cmd = env.rtmp_cmd([
-        "-d",
-        "--exec",
-        "sh",
-        "-c",
-        r#"mkdir "$1/sub" &&
+    let script = r#"mkdir "$1/sub" &&
 ln -s "$OUT" "$1/dirlink" &&
 ln -s "$OUT/f" "$1/filelink" &&
 ln -s "$OUT/sub" "$1/sub/deeper" &&
-ln -s "$OUT/nonexistent" "$1/dangling""#,
-        "sh",
-    ]);
-    cmd.env("OUT", out.path());
-    env.run_cmd(cmd).success().stderr("").nothing_left();
-    out.assert_untouched();
+ln -s "$OUT/nonexistent" "$1/dangling""#;
+    out.check_child(&env, &["-d"], script, "");
 }
 
 #[test]
 fn directory_swapped_for_a_symlink_loses_only_the_link() {
     let env = TestEnv::new();
     let out = Outside::new();
-    let mut cmd = env.rtmp_cmd([
-        "-d",
-        "--exec",
-        "sh",
-        "-c",
-        r#"rmdir "$1" && ln -s "$OUT" "$1""#,
-        "sh",
-    ]);
-    cmd.env("OUT", out.path());
-    env.run_cmd(cmd).success().stderr("").nothing_left();
-    out.assert_untouched();
+    out.check_child(&env, &["-d"], r#"rmdir "$1" && ln -s "$OUT" "$1""#, "");
 }
 
 #[test]
@@ -103,16 +97,7 @@ fn file_swapped_for_a_symlink_loses_only_the_link() {
     let env = TestEnv::new();
     let out = Outside::new();
     for target in ["f", "sub", "."] {
-        let mut cmd = env.rtmp_cmd([
-            "--exec",
-            "sh",
-            "-c",
-            r#"rm "$1" && ln -s "$OUT/$T" "$1""#,
-            "sh",
-        ]);
-        cmd.env("OUT", out.path()).env("T", target);
-        env.run_cmd(cmd).success().stderr("").nothing_left();
-        out.assert_untouched();
+        out.check_child(&env, &[], r#"rm "$1" && ln -s "$OUT/$T" "$1""#, target);
     }
 }
 
@@ -132,12 +117,15 @@ fn directory_swapped_for_a_file_or_a_fifo_is_removed() {
 
 // ---------------------------------------------------------------- permissions
 
-/// Sets up a read-only subtree as the brief describes; `top` also locks the path itself.
+/// The child's script for the read-only tests: a file in `a/b/`, `a/b` read-only, `a` locked.
+const READ_ONLY_TREE: &str =
+    r#"mkdir -p "$1/a/b" && touch "$1/a/b/f" && chmod 500 "$1/a/b" && chmod 000 "$1/a""#;
+
+/// Runs [`READ_ONLY_TREE`] as an unprivileged user; `top` also locks a second directory and
+/// the path itself.
 fn read_only_subtree(top: bool) {
     let env = TestEnv::new();
-    let mut script = String::from(
-        r#"mkdir -p "$1/a/b" && touch "$1/a/b/f" && chmod 500 "$1/a/b" && chmod 000 "$1/a""#,
-    );
+    let mut script = String::from(READ_ONLY_TREE);
     if top {
         script.push_str(r#" && mkdir "$1/c" && chmod 000 "$1/c" && chmod 000 "$1""#);
     }
@@ -164,17 +152,10 @@ fn locked_top_directory_is_removed_by_an_unprivileged_user() {
 #[test]
 fn read_only_subtree_is_removed_by_the_current_user() {
     let env = TestEnv::new();
-    env.run([
-        "-d",
-        "--exec",
-        "sh",
-        "-c",
-        r#"mkdir -p "$1/a/b" && touch "$1/a/b/f" && chmod 500 "$1/a/b" && chmod 000 "$1/a""#,
-        "sh",
-    ])
-    .success()
-    .stderr("")
-    .nothing_left();
+    env.run(["-d", "--exec", "sh", "-c", READ_ONLY_TREE, "sh"])
+        .success()
+        .stderr("")
+        .nothing_left();
 }
 
 /// A directory owned by the unprivileged user for `-p`, so that its child can lock it.

@@ -24,97 +24,96 @@ fn run_with_tmpdir(env: &TestEnv, tmpdir: Option<&OsStr>, args: &[&OsStr]) -> Ru
     env.run_cmd(cmd)
 }
 
+/// The fixture's entries, as [`Run::tree`] patterns.
+const FIXTURE: [&str; 4] = ["afile", "d/", "sub/", "tmp/"];
+
+/// `aXXX` made in `dir` (`""`, `"d/"`, ...), as a regex.
+fn a3(dir: &str) -> String {
+    format!("{dir}a{}", rnd(3))
+}
+
+/// Asserts that `run` succeeded without a message, printed the line `printed` (a regex) and
+/// added exactly `made` (regexes, see [`Run::tree`]) to the fixture.
+#[track_caller]
+fn created(run: &Run, printed: &str, made: &[&str]) {
+    let tree: Vec<&str> = FIXTURE.iter().chain(made).copied().collect();
+    run.success()
+        .stderr("")
+        .stdout_matches(&format!("{printed}\n"))
+        .tree(&tree);
+}
+
+/// Asserts that a dry run succeeded without a message, printed the line `printed` (a regex) and
+/// created nothing.
+#[track_caller]
+fn printed_only(run: &Run, printed: &str) {
+    run.success()
+        .stderr("")
+        .stdout_matches(&format!("{printed}\n"))
+        .nothing_left();
+}
+
 #[test]
 fn a2_5_p_dir_puts_the_name_in_dir() {
     let env = fixture();
-    env.run(["-p", "d", "aXXX"])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!("d/a{}\n", rnd(3)))
-        .tree(&["afile", "d/", &format!("d/a{}", rnd(3)), "sub/", "tmp/"]);
+    created(&env.run(["-p", "d", "aXXX"]), &a3("d/"), &[&a3("d/")]);
 }
 
 #[test]
 fn a1_p_value_may_be_attached() {
     let env = fixture();
-    env.run(["-pd", "aXXX"])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!("d/a{}\n", rnd(3)))
-        .tree(&["afile", "d/", &format!("d/a{}", rnd(3)), "sub/", "tmp/"]);
+    created(&env.run(["-pd", "aXXX"]), &a3("d/"), &[&a3("d/")]);
 }
 
 #[test]
 fn a1_tmpdir_with_equals_takes_the_value() {
     let env = fixture();
-    env.run(["--tmpdir=d", "aXXX"])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!("d/a{}\n", rnd(3)))
-        .tree(&["afile", "d/", &format!("d/a{}", rnd(3)), "sub/", "tmp/"]);
+    created(&env.run(["--tmpdir=d", "aXXX"]), &a3("d/"), &[&a3("d/")]);
 }
 
 #[test]
 fn a1_bare_tmpdir_does_not_take_the_next_word() {
     let env = fixture();
-    env.run(["--tmpdir", "fooXXX"])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!("{}/tmp/foo{}\n", env.root_re(), rnd(3)))
-        .tree(&["afile", "d/", "sub/", "tmp/", &format!("tmp/foo{}", rnd(3))]);
+    created(
+        &env.run(["--tmpdir", "fooXXX"]),
+        &format!("{}/tmp/foo{}", env.root_re(), rnd(3)),
+        &[&format!("tmp/foo{}", rnd(3))],
+    );
 }
 
 #[test]
 fn a1_tmpdir_prefix_with_value_and_default_template() {
     let env = fixture();
-    env.run(["--tmp=sub"])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!(r"sub/tmp\.{}\n", rnd(10)))
-        .tree(&[
-            "afile",
-            "d/",
-            "sub/",
-            &format!(r"sub/tmp\.{}", rnd(10)),
-            "tmp/",
-        ]);
+    let name = format!(r"sub/tmp\.{}", rnd(10));
+    created(&env.run(["--tmp=sub"]), &name, &[&name]);
 }
 
 #[test]
 fn a1_last_of_p_and_tmpdir_wins() {
     let env = fixture();
-    env.run(["-p", "d", "--tmpdir=sub", "aXXX"])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!("sub/a{}\n", rnd(3)))
-        .tree(&["afile", "d/", "sub/", &format!("sub/a{}", rnd(3)), "tmp/"]);
+    let run = env.run(["-p", "d", "--tmpdir=sub", "aXXX"]);
+    created(&run, &a3("sub/"), &[&a3("sub/")]);
     let env = fixture();
-    env.run(["--tmpdir=sub", "-p", "d", "aXXX"])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!("d/a{}\n", rnd(3)))
-        .tree(&["afile", "d/", &format!("d/a{}", rnd(3)), "sub/", "tmp/"]);
+    let run = env.run(["--tmpdir=sub", "-p", "d", "aXXX"]);
+    created(&run, &a3("d/"), &[&a3("d/")]);
 }
 
 #[test]
 fn a2_5_t_tmpdir_beats_p() {
     let env = fixture();
-    env.run(["-t", "-p", "d", "aXXX"])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!("{}/tmp/a{}\n", env.root_re(), rnd(3)))
-        .tree(&["afile", "d/", "sub/", "tmp/", &format!("tmp/a{}", rnd(3))]);
+    created(
+        &env.run(["-t", "-p", "d", "aXXX"]),
+        &a3(&format!("{}/tmp/", env.root_re())),
+        &[&a3("tmp/")],
+    );
 }
 
 #[test]
 fn a2_5_t_uses_p_when_tmpdir_is_empty_or_unset() {
     for tmpdir in [Some(os("")), None] {
         let env = fixture();
-        run_with_tmpdir(&env, tmpdir, &[os("-t"), os("-p"), os("d"), os("aXXX")])
-            .success()
-            .stderr("")
-            .stdout_matches(&format!("d/a{}\n", rnd(3)))
-            .tree(&["afile", "d/", &format!("d/a{}", rnd(3)), "sub/", "tmp/"]);
+        let run = run_with_tmpdir(&env, tmpdir, &[os("-t"), os("-p"), os("d"), os("aXXX")]);
+        created(&run, &a3("d/"), &[&a3("d/")]);
     }
 }
 
@@ -123,11 +122,8 @@ fn a2_5_t_falls_back_to_slash_tmp() {
     // Dry run: nothing is created in the real /tmp.
     for tmpdir in [Some(os("")), None] {
         let env = fixture();
-        run_with_tmpdir(&env, tmpdir, &[os("-u"), os("-t"), os("aXXX")])
-            .success()
-            .stderr("")
-            .stdout_matches(&format!("/tmp/a{}\n", rnd(3)))
-            .nothing_left();
+        let run = run_with_tmpdir(&env, tmpdir, &[os("-u"), os("-t"), os("aXXX")]);
+        printed_only(&run, &a3("/tmp/"));
     }
 }
 
@@ -169,18 +165,11 @@ fn a2_5_slash_in_t_template_is_rejected() {
 fn a2_5_slashes_in_p_template_are_allowed() {
     let env = fixture();
     env.mkdir("d/x");
-    env.run(["-p", "d", "x/aXXX"])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!("d/x/a{}\n", rnd(3)))
-        .tree(&[
-            "afile",
-            "d/",
-            "d/x/",
-            &format!("d/x/a{}", rnd(3)),
-            "sub/",
-            "tmp/",
-        ]);
+    created(
+        &env.run(["-p", "d", "x/aXXX"]),
+        &a3("d/x/"),
+        &["d/x/", &a3("d/x/")],
+    );
 }
 
 #[test]
@@ -236,123 +225,81 @@ fn a3_p_regular_file_is_not_a_directory() {
 fn a2_5_empty_or_unset_tmpdir_means_slash_tmp() {
     for tmpdir in [Some(os("")), None] {
         let env = fixture();
-        run_with_tmpdir(&env, tmpdir, &[os("-u"), os("--tmpdir"), os("aXXX")])
-            .success()
-            .stderr("")
-            .stdout_matches(&format!("/tmp/a{}\n", rnd(3)))
-            .nothing_left();
+        let run = run_with_tmpdir(&env, tmpdir, &[os("-u"), os("--tmpdir"), os("aXXX")]);
+        printed_only(&run, &a3("/tmp/"));
         let env = fixture();
-        run_with_tmpdir(&env, tmpdir, &[os("-u")])
-            .success()
-            .stderr("")
-            .stdout_matches(&format!(r"/tmp/tmp\.{}\n", rnd(10)))
-            .nothing_left();
+        let run = run_with_tmpdir(&env, tmpdir, &[os("-u")]);
+        printed_only(&run, &format!(r"/tmp/tmp\.{}", rnd(10)));
     }
 }
 
 #[test]
 fn a2_5_empty_p_means_tmpdir() {
     let env = fixture();
-    env.run(["-p", "", "aXXX"])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!("{}/tmp/a{}\n", env.root_re(), rnd(3)))
-        .tree(&["afile", "d/", "sub/", "tmp/", &format!("tmp/a{}", rnd(3))]);
+    let printed = a3(&format!("{}/tmp/", env.root_re()));
+    created(&env.run(["-p", "", "aXXX"]), &printed, &[&a3("tmp/")]);
     let env = fixture();
-    env.run(["--tmpdir=", "aXXX"])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!("{}/tmp/a{}\n", env.root_re(), rnd(3)))
-        .tree(&["afile", "d/", "sub/", "tmp/", &format!("tmp/a{}", rnd(3))]);
+    let printed = a3(&format!("{}/tmp/", env.root_re()));
+    created(&env.run(["--tmpdir=", "aXXX"]), &printed, &[&a3("tmp/")]);
 }
 
 #[test]
 fn a2_5_empty_p_and_empty_tmpdir_mean_slash_tmp() {
     let env = fixture();
-    run_with_tmpdir(
+    let run = run_with_tmpdir(
         &env,
         Some(os("")),
         &[os("-u"), os("-p"), os(""), os("aXXX")],
-    )
-    .success()
-    .stderr("")
-    .stdout_matches(&format!("/tmp/a{}\n", rnd(3)))
-    .nothing_left();
+    );
+    printed_only(&run, &a3("/tmp/"));
 }
 
 #[test]
 fn a2_5_relative_tmpdir_is_relative_to_cwd() {
     let env = fixture();
-    run_with_tmpdir(&env, Some(os("sub")), &[os("--tmpdir"), os("aXXX")])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!("sub/a{}\n", rnd(3)))
-        .tree(&["afile", "d/", "sub/", &format!("sub/a{}", rnd(3)), "tmp/"]);
+    let run = run_with_tmpdir(&env, Some(os("sub")), &[os("--tmpdir"), os("aXXX")]);
+    created(&run, &a3("sub/"), &[&a3("sub/")]);
 }
 
 #[test]
 fn a2_5_trailing_slashes_of_dir_are_stripped() {
     let env = fixture();
-    run_with_tmpdir(&env, Some(os("sub//")), &[os("--tmpdir"), os("aXXX")])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!("sub/a{}\n", rnd(3)))
-        .tree(&["afile", "d/", "sub/", &format!("sub/a{}", rnd(3)), "tmp/"]);
+    let run = run_with_tmpdir(&env, Some(os("sub//")), &[os("--tmpdir"), os("aXXX")]);
+    created(&run, &a3("sub/"), &[&a3("sub/")]);
     let env = fixture();
-    env.run(["-p", "d///", "aXXX"])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!("d/a{}\n", rnd(3)))
-        .tree(&["afile", "d/", &format!("d/a{}", rnd(3)), "sub/", "tmp/"]);
+    created(&env.run(["-p", "d///", "aXXX"]), &a3("d/"), &[&a3("d/")]);
 }
 
 #[test]
 fn a2_5_dir_of_only_slashes_stays_as_is() {
     for (tmpdir, printed) in [("/", "/"), ("//", "//")] {
         let env = fixture();
-        run_with_tmpdir(
+        let run = run_with_tmpdir(
             &env,
             Some(os(tmpdir)),
             &[os("-u"), os("--tmpdir"), os("aXXX")],
-        )
-        .success()
-        .stderr("")
-        .stdout_matches(&format!("{printed}a{}\n", rnd(3)))
-        .nothing_left();
+        );
+        printed_only(&run, &a3(printed));
     }
     let env = fixture();
-    env.run(["-u", "-p", "/", "aXXX"])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!("/a{}\n", rnd(3)))
-        .nothing_left();
+    printed_only(&env.run(["-u", "-p", "/", "aXXX"]), &a3("/"));
 }
 
 #[test]
 fn a2_5_dot_dir_is_joined_with_a_slash() {
     let env = fixture();
-    env.run(["-p", ".", "aXXX"])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!(r"\./a{}\n", rnd(3)))
-        .tree(&[&format!("a{}", rnd(3)), "afile", "d/", "sub/", "tmp/"]);
+    created(&env.run(["-p", ".", "aXXX"]), &a3(r"\./"), &[&a3("")]);
 }
 
 #[test]
 fn a2_5_tmpdir_is_ignored_for_a_plain_template() {
     let env = fixture();
-    run_with_tmpdir(&env, Some(os("sub")), &[os("aXXX")])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!("a{}\n", rnd(3)))
-        .tree(&[&format!("a{}", rnd(3)), "afile", "d/", "sub/", "tmp/"]);
+    let run = run_with_tmpdir(&env, Some(os("sub")), &[os("aXXX")]);
+    created(&run, &a3(""), &[&a3("")]);
     // Even a missing $TMPDIR does not matter.
     let env = fixture();
-    run_with_tmpdir(&env, Some(os("nope")), &[os("sub/aXXX")])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!("sub/a{}\n", rnd(3)))
-        .tree(&["afile", "d/", "sub/", &format!("sub/a{}", rnd(3)), "tmp/"]);
+    let run = run_with_tmpdir(&env, Some(os("nope")), &[os("sub/aXXX")]);
+    created(&run, &a3("sub/"), &[&a3("sub/")]);
 }
 
 #[test]
@@ -372,40 +319,20 @@ fn a2_5_missing_tmpdir_fails_for_default_template() {
 fn a3_non_utf8_tmpdir_works() {
     let env = fixture();
     env.mkdir(OsStr::from_bytes(b"d\xff"));
-    run_with_tmpdir(
+    let run = run_with_tmpdir(
         &env,
         Some(OsStr::from_bytes(b"d\xff")),
         &[os("--tmpdir"), os("aXXX")],
-    )
-    .success()
-    .stderr("")
-    .stdout_matches(&format!(r"d\\xff/a{}\n", rnd(3)))
-    .tree(&[
-        "afile",
-        "d/",
-        r"d\\xff/",
-        &format!(r"d\\xff/a{}", rnd(3)),
-        "sub/",
-        "tmp/",
-    ]);
+    );
+    created(&run, &a3(r"d\\xff/"), &[r"d\\xff/", &a3(r"d\\xff/")]);
 }
 
 #[test]
 fn a3_non_utf8_p_value_works_and_is_quoted_in_messages() {
     let env = fixture();
     env.mkdir(OsStr::from_bytes(b"d\xff"));
-    env.run([os("-p"), OsStr::from_bytes(b"d\xff"), os("aXXX")])
-        .success()
-        .stderr("")
-        .stdout_matches(&format!(r"d\\xff/a{}\n", rnd(3)))
-        .tree(&[
-            "afile",
-            "d/",
-            r"d\\xff/",
-            &format!(r"d\\xff/a{}", rnd(3)),
-            "sub/",
-            "tmp/",
-        ]);
+    let run = env.run([os("-p"), OsStr::from_bytes(b"d\xff"), os("aXXX")]);
+    created(&run, &a3(r"d\\xff/"), &[r"d\\xff/", &a3(r"d\\xff/")]);
     let env = fixture();
     env.run([os("-p"), OsStr::from_bytes(b"n\xfe"), os("aXXX")])
         .failure()
