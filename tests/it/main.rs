@@ -1,13 +1,15 @@
 //! rtmp's integration tests: one test binary (as fd and ripgrep have it), one module per area,
 //! one [`support`] module for everything the areas share.
 //!
-//! One binary means one link instead of sixteen and one copy of the helpers. Run one area with
-//! `cargo test --test it exec_signals::`, one test with its full name.
+//! One binary means one link instead of fifteen and one copy of the helpers (`tests/load.rs`
+//! stays apart, see Cargo.toml). Run one area with `cargo test --test it exec_signals::`, one
+//! test with its full name.
 //!
-//! Every test runs the built `rtmp` binary (or, in `supervise` and `generated`, the library) in a
-//! scratch directory of its own; nothing outside the repository is read. Tests that need a tool
-//! or a privilege the machine lacks (GNU `/usr/bin/mktemp`, `setpriv`, `unshare`, `strace`,
-//! root) print `skipped: ...` and pass.
+//! Every test runs the built `rtmp` binary (or, in `supervise`, `planner_props` and
+//! `generated`, the library) in a scratch directory of its own, and reads nothing of the
+//! project outside the repository (no `../shared`). Tests that need a tool or a privilege the
+//! machine lacks (GNU `/usr/bin/mktemp`, `setpriv`, `unshare`, `strace`, root) print
+//! `skipped: ...` and pass.
 //!
 //! The mktemp-mode tests are named after the rule they check: `a1_` the GNU command line,
 //! `a2_N_` GNU's template rule N (1 default template, 2 suffix, 3 slash in the suffix, 4 too

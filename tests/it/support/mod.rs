@@ -5,7 +5,8 @@
 //!
 //! A [`TestEnv`] owns a scratch directory (on `/dev/shm` when it is writable) with an empty
 //! `tmp/` inside it. Commands run in the scratch directory with a clean environment:
-//! `PATH=/usr/bin:/bin`, `LC_ALL=C` and `TMPDIR=<scratch>/tmp`, nothing else. A [`Run`] keeps
+//! `PATH=/usr/bin:/bin`, `LC_ALL=C` and `TMPDIR=<scratch>/tmp`, nothing else, and no
+//! descriptor above 2 of the test process (see [`isolate_fds`]). A [`Run`] keeps
 //! the command line, the output and the scratch tree before and after the run, so that every
 //! failed assertion shows all of it.
 //!
