@@ -282,12 +282,13 @@ figure() {
     fi
 }
 
-# failed NAME BUDGET: a figure that could not be measured counts as not met.
+# failed NAME [BUDGET [WHY]]: a figure that could not be measured counts as not met.
 failed() {
+    local why=${3:-ERROR (measurement failed)}
     if [[ -n ${2:-} ]]; then
-        record "$1: ERROR (measurement failed) budget <= $2: FAIL" budget
+        record "$1: $why budget <= $2: FAIL" budget
     else
-        record "$1: ERROR (measurement failed) informational"
+        record "$1: $why informational"
     fi
 }
 
@@ -530,7 +531,7 @@ if selected e; then
     section "(e) exec: rtmp -d --exec /bin/true vs C floors (benches/floor_exec.c) and the dash idiom"
     if [[ -n $helpers_missing ]]; then
         say "skipping (e): $helpers_missing"
-        failed e-exec-floor 1.10
+        failed e-exec-floor 1.10 "SKIPPED (C floors not built)"
     else
         floor=$cbin/floor_exec
         names=("rtmp -d --exec /bin/true" "floor -w (watchdog)" "floor -W (watchdog, reaped)"
@@ -566,8 +567,8 @@ if selected f; then
     rm_bin=$(command -v rm)
     if [[ -n $helpers_missing ]]; then
         say "skipping (f): $helpers_missing"
-        failed f-tree-20k 0.70
-        failed f-tree-200k 0.70
+        failed f-tree-20k 0.70 "SKIPPED (C floors not built)"
+        failed f-tree-200k 0.70 "SKIPPED (C floors not built)"
     else
         mktree=$cbin/mktree
         rmtree=$cbin/rmtree
