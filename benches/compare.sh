@@ -230,25 +230,36 @@ met=0
 total=0
 json_n=0
 
-# medians JSON [N]: one median (seconds) per benchmarked command, in order. With N, the
-# results are N commands repeated in rounds (see bench_rounds): result i belongs to command
-# i mod N, and each median is taken over the pooled times of all its rounds.
+# medians JSON [NAME...]: one median (seconds) per benchmarked command, in order. With NAMEs,
+# the commands were run in rounds (see bench_rounds) and named "NAME [r/R]": one median per
+# NAME, in the order given, over the pooled times of all its rounds.
 medians() {
     if [[ -n $py ]]; then
         "$py" - "$@" <<'EOF'
-import json, sys
+import json, re, sys
 res = json.load(open(sys.argv[1]))["results"]
-n = int(sys.argv[2]) if len(sys.argv) > 2 else len(res)
-for i in range(n):
-    t = sorted(x for r in res[i::n] for x in r["times"])
+if len(sys.argv) > 2:
+    groups = [[x for r in res if re.sub(r" \[\d+/\d+\]$", "", r["command"]) == name
+               for x in r["times"]] for name in sys.argv[2:]]
+else:
+    groups = [r["times"] for r in res]
+for t in groups:
+    t = sorted(t)
     k = len(t)
-    print(repr(t[k // 2] if k % 2 else (t[k // 2 - 1] + t[k // 2]) / 2))
+    print(repr(t[k // 2] if k % 2 else (t[k // 2 - 1] + t[k // 2]) / 2) if k else "nan")
 EOF
     else
-        jq -r --argjson n "${2:-0}" '.results | (if $n > 0 then $n else length end) as $n
-            | to_entries | group_by(.key % $n) | .[] | ([.[].value.times[]] | sort) as $t
-            | ($t | length) as $k
-            | if $k % 2 == 1 then $t[($k - 1) / 2] else ($t[$k / 2 - 1] + $t[$k / 2]) / 2 end' "$1"
+        local json=$1
+        shift
+        jq -r --args 'def median: sort | length as $k
+                | if $k % 2 == 1 then .[($k - 1) / 2] else (.[$k / 2 - 1] + .[$k / 2]) / 2 end;
+            .results as $res
+            | if $ARGS.positional == [] then $res[] | .times | median
+              else $ARGS.positional[] as $name
+                | [$res[] | select((.command | sub(" \\[[0-9]+/[0-9]+\\]$"; "")) == $name)
+                   | .times[]] | median
+              end' \
+            "$@" <"$json"
     fi
 }
 
@@ -317,19 +328,21 @@ bench() {
 
 # bench_rounds ROUNDS RUNS WARMUP: one hyperfine invocation over the commands in the arrays
 # names[] and cmds[] (and, when preps[] is not empty, one --prepare per command), the whole
-# list repeated ROUNDS times with RUNS runs each time. hyperfine runs all the runs of one
-# command before the next one, so on a machine whose load drifts a single block per command
-# would compare different minutes; the rounds interleave the commands at block level.
+# list repeated ROUNDS times with RUNS runs each time, each round starting one command
+# later (round 2 runs commands 2..N,1; ...). hyperfine runs all the runs of one command
+# before the next one, so on a machine whose load drifts a single block per command would
+# compare different minutes; the rounds interleave the commands at block level.
 # Sets med[] to one median per command over all its rounds (seconds). hyperfine's own
 # per-block output goes to a log; the pooled medians are printed instead.
 bench_rounds() {
-    local rounds=$1 runs=$2 warm=$3 r i
+    local rounds=$1 runs=$2 warm=$3 r i j
     local args=() prep_args=() n=${#cmds[@]}
     json_n=$((json_n + 1))
     local json=$scratch/hyperfine.$json_n.json log=$scratch/hyperfine.$json_n.log
     med=()
     for ((r = 1; r <= rounds; r++)); do
-        for ((i = 0; i < n; i++)); do
+        for ((j = 0; j < n; j++)); do
+            i=$(((j + r - 1) % n))
             args+=(-n "${names[i]} [$r/$rounds]" "${cmds[i]}")
             if ((${#preps[@]} > 0)); then
                 prep_args+=(--prepare "${preps[i]}")
@@ -342,7 +355,7 @@ bench_rounds() {
         tail -n 20 -- "$log"
         return 1
     fi
-    mapfile -t med < <(medians "$json" "$n")
+    mapfile -t med < <(medians "$json" "${names[@]}")
     for ((i = 0; i < n && i < ${#med[@]}; i++)); do
         awk -v l="${names[i]}" -v m="${med[i]}" -v k=$((rounds * runs)) \
             'BEGIN { printf "  %-34s median %9.3f ms over %d runs\n", l, m * 1000, k }'
