@@ -27,7 +27,7 @@
  *     SIGPIPE in the wrapper, and ignoring SIGPIPE would leak into CMD; send(MSG_NOSIGNAL)
  *     on a socket avoids both at no extra system call.
  *   - Messages: "/path\n" written by the wrapper right after mkdtemp; "P<pid>\n" written by the
- *     command's own process between vfork and exec (getpid + write are allowed there), so the
+ *     command's own process between vfork and exec (getpid + send are allowed there), so the
  *     watchdog cannot see end-of-file before it knows the pid of the command while the command
  *     can still be starting; "D" written by the wrapper after its own rmdir.
  *   - On "D" the watchdog exits at once. On end-of-file without "D" (the wrapper died), it
