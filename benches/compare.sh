@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # benches/compare.sh - rtmp's performance report against GNU mktemp (see benches/README.md).
 #
-# Usage: benches/compare.sh [--quick] [--only a|b|c|d[,...]]
+# Usage: benches/compare.sh [--quick] [--only a|b|c|d|e|f[,...]]
 #
 #   a  start-up: rtmp -u / rtmp / rtmp -d vs GNU mktemp (+ BusyBox, uutils: informational)
-#   b  exec: rtmp -d --exec true vs a dash mktemp+trap wrapper
-#   c  tree cleanup: a 20 000-file tree removed by rtmp --exec vs sh + mktemp + rm -rf
+#   b  exec: rtmp -d --exec true vs a dash mktemp+trap wrapper (informational)
+#   c  tree cleanup: a 20 000-file tree built and removed by rtmp --exec vs sh + mktemp +
+#      rm -rf (informational)
 #   d  peak RSS of rtmp -u vs GNU mktemp -u, and the binary size
+#   e  exec floor: rtmp -d --exec /bin/true vs C floors (benches/floor_exec.c) and the dash idiom
+#   f  tree removal: 20 000- and 200 000-file trees removed by rtmp vs rm -rf and a C remover
+#      (benches/rmtree.c), the building of the tree not timed
+#
+# Groups e and f build benches/*.c with gcc -O2 -static into the scratch directory; without
+# gcc or a static libc they are skipped with a message.
 #
 # A report, not a test: it exits 0 whether or not the budgets are met.
 set -euo pipefail
@@ -14,14 +21,16 @@ export LC_ALL=C
 
 usage() {
     cat <<'EOF'
-Usage: benches/compare.sh [--quick] [--only a|b|c|d[,...]]
+Usage: benches/compare.sh [--quick] [--only a|b|c|d|e|f[,...]]
   --quick    few runs (a smoke test; figures are not meaningful)
-  --only X   run only figure group X (a start-up, b exec, c tree cleanup, d RSS/size);
-             several groups may be given comma-separated, e.g. --only a,d
+  --only X   run only figure group X (a start-up, b exec vs idiom, c tree cleanup,
+             d RSS/size, e exec vs C floor, f tree removal); several groups may be
+             given comma-separated, e.g. --only e,f
 Environment:
   RTMP        the rtmp binary (default: newest of target/release/rtmp, target/*/release/rtmp)
   UU_MKTEMP   uutils' mktemp (default: benches/.uutils/bin/mktemp)
   GNU_MKTEMP  GNU mktemp (default: /usr/bin/mktemp)
+  CC          C compiler for groups e and f (default: gcc)
 EOF
 }
 
@@ -56,9 +65,9 @@ if [[ -n $only ]]; then
     IFS=, read -r -a only_list <<<"$only"
     for g in "${only_list[@]}"; do
         case $g in
-        a | b | c | d) ;;
+        a | b | c | d | e | f) ;;
         *)
-            echo "compare.sh: --only takes a, b, c or d (got '$g')" >&2
+            echo "compare.sh: --only takes a, b, c, d, e or f (got '$g')" >&2
             exit 2
             ;;
         esac
@@ -161,8 +170,35 @@ export TMPDIR=$tmp
 
 if ((quick)); then
     a_runs=30 a_warm=5 b_runs=20 b_warm=3 c_runs=3 c_warm=1 d_runs=5
+    e_runs=20 e_rounds=2 e_warm=2 f_runs=3 f_big_runs=3 f_rounds=3 f_warm=0
 else
     a_runs=1000 a_warm=50 b_runs=500 b_warm=20 c_runs=15 c_warm=2 d_runs=21
+    e_runs=500 e_rounds=10 e_warm=5 f_runs=15 f_big_runs=10 f_rounds=5 f_warm=0
+fi
+
+# ---------------------------------------------------------------- C helpers (e, f)
+# Built once into the scratch directory. helpers_missing says why they could not be built.
+cc=${CC:-gcc}
+cbin=$scratch/bin
+helpers_missing=""
+if selected e || selected f; then
+    mkdir -- "$cbin"
+    if ! command -v "$cc" >/dev/null 2>&1; then
+        helpers_missing="no C compiler ($cc); install: apt-get install gcc libc6-dev"
+    else
+        for prog in floor_exec mktree rmtree; do
+            if ! "$cc" -O2 -static -pthread -Wall -Wextra -o "$cbin/$prog" "benches/$prog.c" \
+                2>"$scratch/cc.log"; then
+                helpers_missing="$cc -O2 -static failed on benches/$prog.c (static libc missing? apt-get install libc6-dev):
+$(head -n 5 -- "$scratch/cc.log")"
+                break
+            fi
+            if [[ -s $scratch/cc.log ]]; then
+                say "compare.sh: warnings building benches/$prog.c:"
+                cat -- "$scratch/cc.log"
+            fi
+        done
+    fi
 fi
 
 say "rtmp benchmark report ($( ((quick)) && echo quick || echo full) run)"
@@ -175,6 +211,13 @@ else
     say "  uutils:    absent (informational only; install: cargo install uu_mktemp --root benches/.uutils, or set UU_MKTEMP)"
 fi
 say "  dash:      ${dash:-absent}"
+if selected e || selected f; then
+    if [[ -z $helpers_missing ]]; then
+        say "  C floors:  $cbin ($("$cc" --version | head -n 1); -O2 -static)"
+    else
+        say "  C floors:  not built: $helpers_missing"
+    fi
+fi
 say "  scratch:   $scratch ($(stat -f -c %T -- "$scratch"))"
 say "  hyperfine: $(hyperfine --version)"
 say "  cpus:      $(nproc 2>/dev/null || echo '?'); load: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
@@ -187,21 +230,36 @@ met=0
 total=0
 json_n=0
 
-# medians JSON: one median (seconds) per benchmarked command, in order.
+# medians JSON [NAME...]: one median (seconds) per benchmarked command, in order. With NAMEs,
+# the commands were run in rounds (see bench_rounds) and named "NAME [r/R]": one median per
+# NAME, in the order given, over the pooled times of all its rounds.
 medians() {
     if [[ -n $py ]]; then
-        "$py" - "$1" <<'EOF'
-import json, sys
-for r in json.load(open(sys.argv[1]))["results"]:
-    m = r.get("median")
-    if m is None:
-        t = sorted(r["times"])
-        n = len(t)
-        m = t[n // 2] if n % 2 else (t[n // 2 - 1] + t[n // 2]) / 2
-    print(repr(m))
+        "$py" - "$@" <<'EOF'
+import json, re, sys
+res = json.load(open(sys.argv[1]))["results"]
+if len(sys.argv) > 2:
+    groups = [[x for r in res if re.sub(r" \[\d+/\d+\]$", "", r["command"]) == name
+               for x in r["times"]] for name in sys.argv[2:]]
+else:
+    groups = [r["times"] for r in res]
+for t in groups:
+    t = sorted(t)
+    k = len(t)
+    print(repr(t[k // 2] if k % 2 else (t[k // 2 - 1] + t[k // 2]) / 2) if k else "nan")
 EOF
     else
-        jq -r '.results[].median' "$1"
+        local json=$1
+        shift
+        jq -r --args 'def median: sort | length as $k
+                | if $k % 2 == 1 then .[($k - 1) / 2] else (.[$k / 2 - 1] + .[$k / 2]) / 2 end;
+            .results as $res
+            | if $ARGS.positional == [] then $res[] | .times | median
+              else $ARGS.positional[] as $name
+                | [$res[] | select((.command | sub(" \\[[0-9]+/[0-9]+\\]$"; "")) == $name)
+                   | .times[]] | median
+              end' \
+            "$@" <"$json"
     fi
 }
 
@@ -218,11 +276,12 @@ record() {
 }
 
 # figure NAME RTMP_S ANCHOR_S ANCHOR_LABEL [BUDGET]
+# The left side is called "rtmp" unless $lhs names it (lhs=X figure ...).
 figure() {
     local line
-    line=$(awk -v n="$1" -v r="$2" -v a="$3" -v l="$4" -v b="${5:-}" 'BEGIN {
+    line=$(awk -v n="$1" -v r="$2" -v a="$3" -v l="$4" -v b="${5:-}" -v x="${lhs:-rtmp}" 'BEGIN {
         ratio = sprintf("%.2f", r / a)
-        s = sprintf("%s: ratio %s (rtmp %.3f ms vs %s %.3f ms)", n, ratio, r * 1000, l, a * 1000)
+        s = sprintf("%s: ratio %s (%s %.3f ms vs %s %.3f ms)", n, ratio, x, r * 1000, l, a * 1000)
         if (b == "") s = s " informational"
         else s = s sprintf(" budget <= %.2f: %s", b, (ratio + 0 <= b + 0) ? "PASS" : "FAIL")
         print s
@@ -234,13 +293,24 @@ figure() {
     fi
 }
 
-# failed NAME BUDGET: a figure that could not be measured counts as not met.
+# failed NAME [BUDGET [WHY]]: a figure that could not be measured counts as not met.
 failed() {
+    local why=${3:-ERROR (measurement failed)}
     if [[ -n ${2:-} ]]; then
-        record "$1: ERROR (measurement failed) budget <= $2: FAIL" budget
+        record "$1: $why budget <= $2: FAIL" budget
     else
-        record "$1: ERROR (measurement failed) informational"
+        record "$1: $why informational"
     fi
+}
+
+# leftovers WHERE: warn when a benchmarked command left something in TMPDIR.
+leftovers() {
+    local left
+    left=$(find "$tmp" -mindepth 1 -maxdepth 1 | wc -l)
+    if ((left > 0)); then
+        say "warning: $left entries left in TMPDIR after $1: a path was not removed"
+    fi
+    find "$tmp" -mindepth 1 -delete
 }
 
 # bench RUNS WARMUP [hyperfine args...]: run hyperfine -N; sets med[] (medians, seconds).
@@ -254,6 +324,42 @@ bench() {
         return 1
     fi
     mapfile -t med < <(medians "$json")
+}
+
+# bench_rounds ROUNDS RUNS WARMUP: one hyperfine invocation over the commands in the arrays
+# names[] and cmds[] (and, when preps[] is not empty, one --prepare per command), the whole
+# list repeated ROUNDS times with RUNS runs each time, each round starting one command
+# later (round 2 runs commands 2..N,1; ...). hyperfine runs all the runs of one command
+# before the next one, so on a machine whose load drifts a single block per command would
+# compare different minutes; the rounds interleave the commands at block level.
+# Sets med[] to one median per command over all its rounds (seconds). hyperfine's own
+# per-block output goes to a log; the pooled medians are printed instead.
+bench_rounds() {
+    local rounds=$1 runs=$2 warm=$3 r i j
+    local args=() prep_args=() n=${#cmds[@]}
+    json_n=$((json_n + 1))
+    local json=$scratch/hyperfine.$json_n.json log=$scratch/hyperfine.$json_n.log
+    med=()
+    for ((r = 1; r <= rounds; r++)); do
+        for ((j = 0; j < n; j++)); do
+            i=$(((j + r - 1) % n))
+            args+=(-n "${names[i]} [$r/$rounds]" "${cmds[i]}")
+            if ((${#preps[@]} > 0)); then
+                prep_args+=(--prepare "${preps[i]}")
+            fi
+        done
+    done
+    say "hyperfine -N: $n commands x $rounds rounds x $runs runs (+$warm warm-up per block)"
+    if ! hyperfine -N --style basic --runs "$runs" --warmup "$warm" --export-json "$json" \
+        "${prep_args[@]}" "${args[@]}" >"$log" 2>&1; then
+        tail -n 20 -- "$log"
+        return 1
+    fi
+    mapfile -t med < <(medians "$json" "${names[@]}")
+    for ((i = 0; i < n && i < ${#med[@]}; i++)); do
+        awk -v l="${names[i]}" -v m="${med[i]}" -v k=$((rounds * runs)) \
+            'BEGIN { printf "  %-34s median %9.3f ms over %d runs\n", l, m * 1000, k }'
+    done
 }
 
 # ---------------------------------------------------------------- (a) start-up
@@ -296,10 +402,10 @@ fi
 
 # ---------------------------------------------------------------- (b) exec
 if selected b; then
-    section "(b) exec: rtmp -d --exec true vs dash + mktemp -d + trap rm -rf"
+    section "(b) exec: rtmp -d --exec true vs dash + mktemp -d + trap rm -rf (informational; see e)"
     if [[ -z $dash ]]; then
         say "dash not found (/usr/bin/dash, /bin/dash): skipping (b); install: apt-get install dash"
-        failed b-exec 0.50
+        failed b-exec
     else
         # $0 is GNU mktemp, so no path is nested inside the script's quoting.
         # shellcheck disable=SC2016 # expanded by dash, not here
@@ -308,9 +414,9 @@ if selected b; then
             -n "rtmp -d --exec true" "$(q "$rtmp") -d --exec true" \
             -n "dash mktemp -d + trap" "$(q "$dash") -c $(q "$wrapper") $(q "$gnu")" &&
             ((${#med[@]} == 2)); then
-            figure b-exec "${med[0]}" "${med[1]}" dash+mktemp 0.50
+            figure b-exec "${med[0]}" "${med[1]}" dash+mktemp
         else
-            failed b-exec 0.50
+            failed b-exec
         fi
         find "$tmp" -mindepth 1 -delete
     fi
@@ -318,10 +424,10 @@ fi
 
 # ---------------------------------------------------------------- (c) tree cleanup
 if selected c; then
-    section "(c) tree cleanup: 20 000 files in 100 dirs, rtmp -d --exec vs sh + mktemp -d + rm -rf"
+    section "(c) tree cleanup: 20 000 files in 100 dirs, rtmp -d --exec vs sh + mktemp -d + rm -rf (informational; see f)"
     if [[ -z $py ]]; then
         say "python3 not found: skipping (c) (the populate program is a python3 script)"
-        failed c-tree 1.00
+        failed c-tree
     else
         pop=$scratch/populate.py
         cat >"$pop" <<'EOF'
@@ -341,13 +447,13 @@ EOF
             -n "rtmp -d --exec populate" "$(q "$rtmp") -d --exec $(q "$py") $(q "$pop")" \
             -n "sh mktemp -d; populate; rm -rf" "/bin/sh -c $(q "$anchor") $(q "$gnu") $(q "$py") $(q "$pop")" &&
             ((${#med[@]} == 2)); then
-            figure c-tree "${med[0]}" "${med[1]}" sh+mktemp+rm 1.00
+            figure c-tree "${med[0]}" "${med[1]}" sh+mktemp+rm
             left=$(find "$tmp" -mindepth 1 -maxdepth 1 | wc -l)
             if ((left > 0)); then
                 say "warning: $left entries left in TMPDIR after (c): a tree was not removed"
             fi
         else
-            failed c-tree 1.00
+            failed c-tree
         fi
         find "$tmp" -mindepth 1 -delete
     fi
@@ -431,6 +537,88 @@ EOF
     r_size=$(stat -L -c %s -- "$rtmp")
     g_size=$(stat -L -c %s -- "$gnu")
     record "d-size: rtmp $r_size bytes ($((r_size / 1024)) KiB, $(strip_state "$rtmp")) vs GNU mktemp $g_size bytes ($((g_size / 1024)) KiB, $(strip_state "$gnu")) informational"
+fi
+
+# ---------------------------------------------------------------- (e) exec vs C floor
+if selected e; then
+    section "(e) exec: rtmp -d --exec /bin/true vs C floors (benches/floor_exec.c) and the dash idiom"
+    if [[ -n $helpers_missing ]]; then
+        say "skipping (e): $helpers_missing"
+        failed e-exec-floor 1.10 "SKIPPED (C floors not built)"
+    else
+        floor=$cbin/floor_exec
+        names=("rtmp -d --exec /bin/true" "floor -w (watchdog)" "floor -W (watchdog, reaped)"
+            "floor (no watchdog)")
+        cmds=("$(q "$rtmp") -d --exec /bin/true" "$(q "$floor") -w /bin/true"
+            "$(q "$floor") -W /bin/true" "$(q "$floor") /bin/true")
+        preps=()
+        if [[ -n $dash ]]; then
+            # shellcheck disable=SC2016 # expanded by dash, not here
+            wrapper='t=$("$0" -d) && trap "rm -rf \"\$t\"" EXIT && /bin/true "$t"'
+            names+=("dash mktemp -d + trap")
+            cmds+=("$(q "$dash") -c $(q "$wrapper") $(q "$gnu")")
+        else
+            say "dash not found: the idiom ratio is left out; install: apt-get install dash"
+        fi
+        if bench_rounds "$e_rounds" "$((e_runs / e_rounds))" "$e_warm" && ((${#med[@]} == ${#cmds[@]})); then
+            figure e-exec-floor "${med[0]}" "${med[1]}" floor-watchdog 1.10
+            figure e-exec-floor-reaped "${med[0]}" "${med[2]}" floor-watchdog-reaped
+            figure e-exec-floor-bare "${med[0]}" "${med[3]}" floor-bare
+            if [[ -n $dash ]]; then
+                figure e-exec-idiom "${med[0]}" "${med[4]}" dash+mktemp
+            fi
+        else
+            failed e-exec-floor 1.10
+        fi
+        leftovers "(e)"
+    fi
+fi
+
+# ---------------------------------------------------------------- (f) tree removal
+if selected f; then
+    section "(f) tree removal: rtmp vs rm -rf and benches/rmtree.c -j 2 / -j 1 (building not timed)"
+    rm_bin=$(command -v rm)
+    if [[ -n $helpers_missing ]]; then
+        say "skipping (f): $helpers_missing"
+        failed f-tree-20k 0.70 "SKIPPED (C floors not built)"
+        failed f-tree-200k 0.70 "SKIPPED (C floors not built)"
+    else
+        mktree=$cbin/mktree
+        rmtree=$cbin/rmtree
+        # The tree is built by --prepare before every run (warm-ups included), outside TMPDIR
+        # but on the same filesystem. rtmp's side moves it into rtmp's fresh directory with
+        # one rename (mktree -m SRC PATH) and removes it; the other sides remove SRC itself.
+        src=$scratch/src
+        # f_tree NAME RUNS TOP SUB FILES
+        f_tree() {
+            local name=$1 runs=$2 build
+            build="$(q "$mktree") $(q "$src") $3 $4 $5"
+            rm -rf -- "$src"
+            say "$name: $(($3 * $4 * $5)) files in $(($3 + $3 * $4)) directories ($3 x $4 x $5)"
+            names=("rtmp -d --exec mktree -m SRC" "rm -rf SRC" "rmtree -j 2 SRC" "rmtree -j 1 SRC")
+            cmds=("$(q "$rtmp") -d --exec $(q "$mktree") -m $(q "$src")"
+                "$(q "$rm_bin") -rf $(q "$src")"
+                "$(q "$rmtree") -j 2 $(q "$src")"
+                "$(q "$rmtree") -j 1 $(q "$src")")
+            preps=("$build" "$build" "$build" "$build")
+            if bench_rounds "$f_rounds" "$((runs / f_rounds))" "$f_warm" && ((${#med[@]} == 4)); then
+                figure "$name" "${med[0]}" "${med[1]}" "rm -rf" 0.70
+                figure "$name-vs-rmtree-j2" "${med[0]}" "${med[2]}" "rmtree -j 2"
+                figure "$name-vs-rmtree-j1" "${med[0]}" "${med[3]}" "rmtree -j 1"
+                lhs="rmtree -j 2" figure "$name-floor-j2" "${med[2]}" "${med[1]}" "rm -rf"
+                lhs="rmtree -j 1" figure "$name-floor-j1" "${med[3]}" "${med[1]}" "rm -rf"
+            else
+                failed "$name" 0.70
+            fi
+            if [[ -e $src ]]; then
+                say "warning: $src still exists after $name"
+                rm -rf -- "$src"
+            fi
+            leftovers "$name"
+        }
+        f_tree f-tree-20k "$f_runs" 20 10 100
+        f_tree f-tree-200k "$f_big_runs" 20 100 100
+    fi
 fi
 
 # ---------------------------------------------------------------- summary
