@@ -1,6 +1,7 @@
 //! End-to-end tests of `rtmp::supervise`, with the supervisor in a process of its own.
 //!
-//! Signals are process-wide, so a supervisor cannot be tested inside the shared test process.
+//! Signals are process-wide, so a supervisor cannot be tested inside the shared test process
+//! (it would leave SIGINT, SIGTERM and the rest swallowed for every other test).
 //! Each `outer_*` test re-executes this very test binary, running exactly one `hook_*` test
 //! (selected with `--exact` and enabled by the `RTMP_SUPERVISE_HOOK` variable); that process
 //! plays rtmp. Hooks are `#[ignore]`d so a normal `cargo test` does not run them directly, and
@@ -18,7 +19,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::libc;
-use rtmp::supervise::{ChildEnd, Supervisor, die_of_signal};
+use rtmp::status::Outcome;
+use rtmp::supervise::child::ChildSetup;
+use rtmp::supervise::{ChildEnd, SpawnError, Supervisor, die_of_signal};
 
 const HOOK_VAR: &str = "RTMP_SUPERVISE_HOOK";
 const DIR_VAR: &str = "RTMP_SUPERVISE_DIR";
@@ -114,7 +117,7 @@ fn supervise_script(dir: &Path) {
     cmd.args(["-c", SCRIPT])
         .env("LOG", dir.join("log"))
         .env("READY", dir.join("ready"));
-    let end = sup.run(cmd).expect("run");
+    let end = sup.spawn_and_wait(cmd, ChildSetup::default()).expect("run");
     // Returning only after the child ended: its last act was logging `end`.
     assert_eq!(log_lines(dir).last().map(String::as_str), Some("end"));
     fs::write(dir.join("result"), format!("{end:?}")).expect("write result");
@@ -225,7 +228,10 @@ fn hook_mask_and_ignored() {
     let out = fs::File::create(dir.join("child")).expect("create");
     let mut cmd = Command::new("cat");
     cmd.arg("/proc/self/status").stdout(out);
-    assert_eq!(sup.run(cmd).expect("run"), ChildEnd::Exited(0));
+    assert_eq!(
+        sup.spawn_and_wait(cmd, ChildSetup::default()).expect("run"),
+        ChildEnd::Exited(0)
+    );
 }
 
 /// SAFETY: async-signal-safe calls only (runs between fork and exec).
@@ -293,7 +299,7 @@ fn hook_early_signal() {
     let mut cmd = Command::new("sleep");
     cmd.arg("30");
     assert_eq!(
-        sup.run(cmd).expect("run"),
+        sup.spawn_and_wait(cmd, ChildSetup::default()).expect("run"),
         ChildEnd::Signaled(libc::SIGUSR1)
     );
 }
@@ -364,4 +370,102 @@ fn outer_ctrl_c_on_a_terminal_reaches_child_once() {
     );
     let result = fs::read_to_string(dir.path().join("result")).expect("result");
     assert_eq!(result, "Exited(3)");
+}
+
+/// The hook for the spawn tests: the case to run is in `SPAWN_CASE_VAR`; it writes how the
+/// spawn ended (`Debug` of the result, and the outcome of an error) to `result`.
+const SPAWN_CASE_VAR: &str = "RTMP_SUPERVISE_SPAWN_CASE";
+
+#[test]
+#[ignore = "hook: run by outer_* tests in a separate process"]
+fn hook_spawn() {
+    let Some(dir) = hook_dir("hook_spawn") else {
+        return;
+    };
+    let case = std::env::var(SPAWN_CASE_VAR).expect("spawn case");
+    let mut cmd = match case.as_str() {
+        "missing" => Command::new("rtmp-no-such-command-xyz"),
+        "missing_with_slash" => Command::new("/nonexistent-dir-rtmp/cmd"),
+        "directory" => Command::new(std::env::temp_dir()),
+        "true" => Command::new("true"),
+        "exit_7" => {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", "exit 7"]);
+            cmd
+        }
+        "killed" => {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", "kill -TERM $$"]);
+            cmd
+        }
+        other => panic!("unknown spawn case {other}"),
+    };
+    cmd.stdin(Stdio::null());
+    let sup = Supervisor::install().expect("install");
+    let result = match sup.spawn_and_wait(cmd, ChildSetup::default()) {
+        Ok(end) => format!("{end:?}"),
+        Err(e) => format!(
+            "{} {:?} errno={:?}",
+            match e {
+                SpawnError::NotFound(_) => "NotFound",
+                SpawnError::CannotRun(_) => "CannotRun",
+                SpawnError::WaitFailed(_) => "WaitFailed",
+                SpawnError::NoResources(_) => "NoResources",
+            },
+            e.outcome(),
+            e.io_error().raw_os_error()
+        ),
+    };
+    fs::write(dir.join("result"), result).expect("write result");
+}
+
+/// Runs spawn case `case` under a supervisor in a process of its own; how it ended.
+fn spawn_case(case: &str) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = hook_command("hook_spawn", dir.path())
+        .env(SPAWN_CASE_VAR, case)
+        .output()
+        .expect("run hook");
+    check_hook(&out);
+    fs::read_to_string(dir.path().join("result")).expect("result")
+}
+
+#[test]
+fn outer_missing_command_is_not_found() {
+    let result = spawn_case("missing");
+    assert!(result.starts_with("NotFound NotFound "), "{result}");
+    assert_eq!(format!("{:?}", Outcome::NotFound), "NotFound");
+}
+
+#[test]
+fn outer_missing_path_with_slash_is_not_found() {
+    let result = spawn_case("missing_with_slash");
+    assert!(result.starts_with("NotFound NotFound "), "{result}");
+}
+
+#[test]
+fn outer_directory_cannot_run() {
+    let result = spawn_case("directory");
+    assert_eq!(
+        result,
+        format!("CannotRun CannotRun errno=Some({})", libc::EACCES)
+    );
+}
+
+#[test]
+fn outer_true_exits_zero() {
+    assert_eq!(spawn_case("true"), format!("{:?}", ChildEnd::Exited(0)));
+}
+
+#[test]
+fn outer_exit_code_is_reported() {
+    assert_eq!(spawn_case("exit_7"), format!("{:?}", ChildEnd::Exited(7)));
+}
+
+#[test]
+fn outer_death_by_signal_is_reported() {
+    assert_eq!(
+        spawn_case("killed"),
+        format!("{:?}", ChildEnd::Signaled(libc::SIGTERM))
+    );
 }

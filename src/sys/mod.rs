@@ -1,0 +1,18 @@
+//! The port surface: the only raw `libc` calls and the only `unsafe` blocks in rtmp.
+//!
+//! Everything above this module uses nix's safe APIs or the functions here; what it needs that
+//! nix 0.32 does not offer safely (or at all, with the features rtmp builds it with) is wrapped
+//! here, one unsafe operation per block, each with the reason it is sound. It is also the only
+//! Linux-specific code: `openat2`, `O_PATH`, `/proc/self/fd`, `O_TMPFILE`, `pidfd_open`,
+//! `close_range` and `prctl`. Porting rtmp means porting these three files (README, "Design").
+//!
+//! * [`fs`]: descriptors and the file system (directory opens that never follow a symlink,
+//!   permission changes through a descriptor, the unnamed file, a socket write without SIGPIPE).
+//! * [`signal`]: signal dispositions and masks for any signal number, real-time ones included
+//!   (nix's `Signal` enum cannot name those), and the handler that notices a signal in a forked
+//!   child before `exec`.
+//! * [`process`]: `fork` while single-threaded, `_exit`, pidfds, closing every other descriptor.
+
+pub mod fs;
+pub mod process;
+pub mod signal;
