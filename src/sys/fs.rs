@@ -184,7 +184,8 @@ pub fn dup_at_or_above(fd: BorrowedFd<'_>, min: RawFd) -> io::Result<OwnedFd> {
 /// as owned; whatever `target` was is closed.
 ///
 /// Only for the forked guardian, which lays out its descriptors by number and never returns
-/// into rtmp's code: the caller must not hold another owner of `target`.
+/// into rtmp's code: an owner of `target` elsewhere in the process (rtmp's `Pinned`, say) is
+/// then never used or dropped again, so the returned descriptor is the only live owner.
 ///
 /// # Errors
 /// The OS error of `dup2`.

@@ -94,19 +94,23 @@ pub fn raise(sig: c_int) {
 /// inherited handler would otherwise swallow the signal.
 ///
 /// # Errors
-/// signal-hook's registration error.
+/// `EINVAL` for a signal number without a bit in `flags` (32 and up); signal-hook's
+/// registration error.
 pub fn record_in_forked_child(
     sig: c_int,
     owner: &'static AtomicI32,
     flags: &'static AtomicU32,
 ) -> io::Result<SigId> {
+    let bit = u32::try_from(sig)
+        .ok()
+        .and_then(|n| 1u32.checked_shl(n))
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
     let action = move || {
         if nix::unistd::getpid().as_raw() != owner.load(Ordering::Relaxed) {
-            flags.fetch_or(1 << sig, Ordering::SeqCst);
+            flags.fetch_or(bit, Ordering::SeqCst);
         }
     };
     // SAFETY: the action only calls getpid and atomic load/fetch_or, all async-signal-safe; it
-    // allocates nothing, takes no lock and cannot panic (`sig` < 32 for every caller's signal,
-    // and `1 << sig` of an i32 shift amount below 32 cannot overflow).
+    // allocates nothing, takes no lock and cannot panic.
     unsafe { signal_hook::low_level::register(sig, action) }
 }
