@@ -84,3 +84,29 @@ pub(super) fn make_target(
     };
     created.map_err(TargetError::Create)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::create::Kind;
+    use crate::template::{Location, plan};
+    use std::ffi::OsStr;
+    use std::io;
+
+    #[test]
+    fn quiet_hides_creation_failures_only() {
+        let planned = plan(Some(OsStr::new("aXXX")), None, &Location::default()).expect("plan");
+        let create = CreateError::new(Kind::File, &planned, io::Error::from_raw_os_error(13));
+        let template = TemplateError::TooFewXs("aX".into());
+        // (error, reported without -q, reported with -q)
+        let cases = [
+            (TargetError::Template(template), true, true),
+            (TargetError::Create(create), true, false),
+            (TargetError::NoTemplate, false, false),
+        ];
+        for (err, loud, quiet) in cases {
+            assert_eq!(err.is_reported(false), loud, "{err:?}");
+            assert_eq!(err.is_reported(true), quiet, "{err:?}");
+        }
+    }
+}

@@ -199,3 +199,82 @@ pub fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<OwnedFd> {
     // else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::unix::fs::symlink;
+    use std::os::unix::net::UnixStream;
+
+    fn dir_fd(path: &Path) -> OwnedFd {
+        open_anchor(path).expect("open anchor")
+    }
+
+    #[test]
+    fn directory_opens_refuse_symlinks_and_files() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(tmp.path().join("d")).expect("mkdir");
+        std::fs::write(tmp.path().join("f"), b"x").expect("write");
+        symlink(tmp.path().join("d"), tmp.path().join("l")).expect("symlink");
+        let base = dir_fd(tmp.path());
+        for access in [DirAccess::List, DirAccess::Anchor] {
+            assert!(open_dir_nofollow(base.as_fd(), c"d", access).is_ok());
+            assert!(matches!(
+                open_dir_nofollow(base.as_fd(), c"l", access),
+                Err(Errno::ELOOP | Errno::ENOTDIR)
+            ));
+            assert_eq!(
+                open_dir_nofollow(base.as_fd(), c"f", access).err(),
+                Some(Errno::ENOTDIR)
+            );
+            assert_eq!(
+                open_dir_nofollow(base.as_fd(), c"gone", access).err(),
+                Some(Errno::ENOENT)
+            );
+        }
+    }
+
+    #[test]
+    fn chmod_works_through_an_o_path_descriptor() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let d = tmp.path().join("d");
+        std::fs::create_dir(&d).expect("mkdir");
+        let base = dir_fd(tmp.path());
+        let anchor = open_dir_nofollow(base.as_fd(), c"d", DirAccess::Anchor).expect("open");
+        chmod_by_descriptor(anchor.as_fd(), 0o500).expect("chmod");
+        let mode = std::fs::metadata(&d).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o7777, 0o500);
+    }
+
+    #[test]
+    fn unnamed_file_has_no_name_and_is_private() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        if let Some(file) = open_unnamed_file(tmp.path()).expect("open") {
+            let meta = file.metadata().expect("fstat");
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        }
+        assert_eq!(std::fs::read_dir(tmp.path()).expect("list").count(), 0);
+    }
+
+    #[test]
+    fn send_all_delivers_everything_and_reports_a_gone_peer() {
+        let (a, mut b) = UnixStream::pair().expect("socketpair");
+        send_all(a.as_raw_fd(), b"P123\n").expect("send");
+        let mut buf = [0u8; 5];
+        b.read_exact(&mut buf).expect("read");
+        assert_eq!(&buf, b"P123\n");
+        drop(b);
+        // EPIPE, not SIGPIPE: the test process is still here to see it.
+        let err = send_all(a.as_raw_fd(), b"D").expect_err("peer gone");
+        assert_eq!(err.raw_os_error(), Some(libc::EPIPE));
+    }
+
+    #[test]
+    fn dup_at_or_above_respects_the_floor() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let fd = dir_fd(tmp.path());
+        let copy = dup_at_or_above(fd.as_fd(), 100).expect("dup");
+        assert!(copy.as_raw_fd() >= 100);
+    }
+}

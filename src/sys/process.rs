@@ -81,3 +81,37 @@ pub fn close_descriptors_from(first: RawFd) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn pidfd_becomes_readable_when_the_process_exits() {
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let pid = Pid::from_raw(libc::pid_t::try_from(child.id()).expect("pid"));
+        // Not reaped yet, so the pid is still the child's.
+        let opened = pidfd_open(pid);
+        if let Ok(pidfd) = &opened {
+            let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+            assert_eq!(poll(&mut fds, PollTimeout::NONE), Ok(1));
+        }
+        let _ = child.wait();
+        // ENOSYS: a kernel older than 5.3, where the guardian polls instead.
+        if let Err(e) = opened {
+            assert_eq!(e.raw_os_error(), Some(libc::ENOSYS), "pidfd_open: {e}");
+        }
+    }
+
+    #[test]
+    fn pidfd_of_no_process_is_esrch() {
+        // Above the default pid_max (4194304), so no process can have it.
+        let err = pidfd_open(Pid::from_raw(i32::MAX)).expect_err("no such process");
+        assert!(matches!(
+            err.raw_os_error(),
+            Some(libc::ESRCH | libc::ENOSYS)
+        ));
+    }
+}
