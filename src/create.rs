@@ -162,7 +162,8 @@ fn seed_names_from_os() {
 }
 
 /// `--anonymous`: a file without a name in `plan`'s directory (`""` is the current one), open
-/// read-write and close-on-exec, mode 0600 (README, "Cleanup": `--anonymous`).
+/// read-write and close-on-exec, mode 0600 (README, "Nothing left behind: the guardian
+/// and `--anonymous`").
 ///
 /// Made with `O_TMPFILE`, so no name ever appears. Where the kernel or the filesystem does not
 /// support it (`EOPNOTSUPP`, `EISDIR`, `EINVAL`), a file is created as [`create`] does and

@@ -1,5 +1,5 @@
 //! `--exec` mode: create the path, run the command with it, remove the path, end as the
-//! command ended (README, "Exit status" and "Signals in `--exec` mode").
+//! command ended (README, "Exit status" and "Signals in `--exec` mode, and why not ctrlc").
 //!
 //! * here: the life cycle, [`run_exec`];
 //! * `target`: the path (or unnamed file) the command gets;

@@ -1,5 +1,6 @@
 //! The guardian: a watchdog that removes the `--exec` path when rtmp itself is killed
-//! (README, "Cleanup"; SECURITY.md, "What rtmp cannot guarantee").
+//! (README, "Nothing left behind: the guardian and `--anonymous`"; SECURITY.md, "What rtmp
+//! cannot guarantee").
 //!
 //! * [`Guardian`] (here): rtmp's handle. [`Guardian::start`] forks the guardian right after the
 //!   path is created; dropping the handle dismisses it and reaps it.
@@ -11,8 +12,8 @@
 //! rtmp is single-threaded when it forks the guardian (signal-hook's iterator starts no thread),
 //! so the forked process may run ordinary code (allocate, read files) without the
 //! async-signal-safety limits of a multi-threaded `fork`; a re-exec of `/proc/self/exe` would
-//! give a fresh image too, but cost a second start-up of rtmp (about 0.6 ms on every `--exec`
-//! run) for nothing rtmp needs. Right after `fork` the guardian
+//! give a fresh image too, but cost a second start-up of rtmp (about 0.2 ms more per `--exec`
+//! run, measured in the README) for nothing rtmp needs. Right after `fork` the guardian
 //!
 //! * calls `setsid`: its own session, so no controlling terminal, and a signal to rtmp's process
 //!   group (Ctrl-C, `kill -9 -PGID`) does not reach it; only then does it tell rtmp it is

@@ -101,10 +101,7 @@ fn become_guardian(
     // A descriptor that sits among the targets 0..=PARENT_FD (rtmp's caller may have closed
     // its stdin, say) is first copied above them, or a dup2 would clobber it; the low original
     // is closed at once. Others stay where they are, so a low `ulimit -n` is enough.
-    let socket = match above_targets(socket) {
-        Ok(s) => s,
-        Err((s, e)) => return Err((s, e)),
-    };
+    let socket = above_targets(socket)?;
     let null = match fcntl::open(c"/dev/null", OFlag::O_RDWR, Mode::empty()) {
         Ok(null) => null,
         Err(e) => return Err((socket, e)),

@@ -5,7 +5,7 @@
 //! [`Supervisor::spawn_and_wait`], removes the path, and finally ends with the command's status
 //! or [`die_of_signal`]. The goal is to be as transparent as GNU `timeout --foreground`: a shell
 //! that runs `rtmp --exec ... cmd` must not be able to tell, from signals or exit status, that
-//! `rtmp` sat between it and `cmd` (README, "Signals in `--exec` mode").
+//! `rtmp` sat between it and `cmd` (README, "Signals in `--exec` mode, and why not ctrlc").
 //!
 //! What the command's process does between `fork` and `exec` is in [`child`], the only
 //! `pre_exec` hook of rtmp.

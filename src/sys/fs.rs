@@ -1,8 +1,8 @@
 //! Descriptors and the file system: the Linux calls cleanup, creation and the guardian need.
 //!
 //! Invariants: every descriptor opened here is close-on-exec unless the caller asks for a
-//! descriptor at a fixed number ([`dup_onto`], used only by the forked guardian, which never
-//! calls `exec`); no open here follows a symlink in its final component except [`open_anchor`],
+//! descriptor at a fixed number (`dup_onto`, used only by the forked guardian, which never
+//! calls `exec`); no open here follows a symlink in its final component except `open_anchor`,
 //! whose path rtmp has just created and so trusts (SECURITY.md, "Guarantees").
 
 use std::ffi::CStr;
@@ -32,7 +32,7 @@ pub fn use_openat_fallback_only() {
 
 /// Why a directory is opened by [`open_dir_nofollow`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DirAccess {
+pub(crate) enum DirAccess {
     /// `O_RDONLY`: to list and change it; needs read permission on it.
     List,
     /// `O_PATH`: only as an anchor for `*at()` calls and `fstat`; needs search permission on
@@ -46,7 +46,7 @@ pub enum DirAccess {
 ///
 /// # Errors
 /// The OS error of the open.
-pub fn open_dir_nofollow(
+pub(crate) fn open_dir_nofollow(
     parent: BorrowedFd<'_>,
     name: &CStr,
     access: DirAccess,
@@ -78,7 +78,7 @@ pub fn open_dir_nofollow(
 ///
 /// # Errors
 /// The OS error of the open.
-pub fn open_anchor(path: &Path) -> io::Result<OwnedFd> {
+pub(crate) fn open_anchor(path: &Path) -> io::Result<OwnedFd> {
     Ok(fcntl::open(
         path,
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -95,7 +95,7 @@ pub fn open_anchor(path: &Path) -> io::Result<OwnedFd> {
 ///
 /// # Errors
 /// The OS error (`EIO` for an error without an errno).
-pub fn chmod_by_descriptor(fd: BorrowedFd<'_>, mode: u32) -> nix::Result<()> {
+pub(crate) fn chmod_by_descriptor(fd: BorrowedFd<'_>, mode: u32) -> nix::Result<()> {
     match stat::fchmod(fd, Mode::from_bits_truncate(mode)) {
         Err(Errno::EBADF) => {
             let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
@@ -112,7 +112,7 @@ pub fn chmod_by_descriptor(fd: BorrowedFd<'_>, mode: u32) -> nix::Result<()> {
 ///
 /// # Errors
 /// Any other OS error of the open.
-pub fn open_unnamed_file(dir: &Path) -> io::Result<Option<File>> {
+pub(crate) fn open_unnamed_file(dir: &Path) -> io::Result<Option<File>> {
     let opened = OpenOptions::new()
         .read(true)
         .write(true)
@@ -138,7 +138,7 @@ pub fn open_unnamed_file(dir: &Path) -> io::Result<Option<File>> {
 ///
 /// # Errors
 /// The OS error of `fcntl`.
-pub fn clear_close_on_exec(fd: RawFd) -> io::Result<()> {
+pub(crate) fn clear_close_on_exec(fd: RawFd) -> io::Result<()> {
     // SAFETY: fcntl(F_SETFD) only changes a flag of a descriptor number; it touches no memory
     // and cannot invalidate a descriptor that other code holds.
     let rc = unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
@@ -154,7 +154,7 @@ pub fn clear_close_on_exec(fd: RawFd) -> io::Result<()> {
 ///
 /// # Errors
 /// The first OS error other than `EINTR`.
-pub fn send_all(fd: RawFd, mut bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn send_all(fd: RawFd, mut bytes: &[u8]) -> io::Result<()> {
     while !bytes.is_empty() {
         // SAFETY: `bytes` is a valid, initialised buffer of `bytes.len()` bytes for the call.
         let n = unsafe { libc::send(fd, bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
@@ -174,7 +174,7 @@ pub fn send_all(fd: RawFd, mut bytes: &[u8]) -> io::Result<()> {
 ///
 /// # Errors
 /// The OS error of `fcntl` (`EMFILE` when no number is free).
-pub fn dup_at_or_above(fd: BorrowedFd<'_>, min: RawFd) -> io::Result<OwnedFd> {
+pub(crate) fn dup_at_or_above(fd: BorrowedFd<'_>, min: RawFd) -> io::Result<OwnedFd> {
     let raw = fcntl::fcntl(fd, FcntlArg::F_DUPFD(min))?;
     // SAFETY: F_DUPFD succeeded, so `raw` is a new open descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
@@ -189,7 +189,7 @@ pub fn dup_at_or_above(fd: BorrowedFd<'_>, min: RawFd) -> io::Result<OwnedFd> {
 ///
 /// # Errors
 /// The OS error of `dup2`.
-pub fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<OwnedFd> {
+pub(crate) fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: dup2 takes two descriptor numbers and touches no memory.
     let raw = unsafe { libc::dup2(fd.as_fd().as_raw_fd(), target) };
     if raw < 0 {

@@ -10,17 +10,18 @@
 //! files (README, "Design").
 //!
 //! A few functions here are safe to call but come with a precondition that the type system
-//! cannot check, written in their docs: [`process::fork_single_threaded`] (one thread), and
-//! [`fs::dup_onto`] and [`process::close_descriptors_from`] (only in the forked guardian, which
-//! never returns into rtmp's code, so no other owner of those numbers runs again).
+//! cannot check, written in their docs: `process::fork_single_threaded` (one thread), and
+//! `fs::dup_onto` and `process::close_descriptors_from` (only in the forked guardian, which
+//! never returns into rtmp's code, so no other owner of those numbers runs again). So nothing
+//! here is public outside the crate but the test switch [`fs::use_openat_fallback_only`].
 //!
 //! * [`fs`]: descriptors and the file system (directory opens that never follow a symlink,
 //!   permission changes through a descriptor, the unnamed file, a socket write without SIGPIPE).
-//! * [`signal`]: signal dispositions and masks for any signal number, real-time ones included
+//! * `signal`: signal dispositions and masks for any signal number, real-time ones included
 //!   (nix's `Signal` enum cannot name those), and the handler that notices a signal in a forked
 //!   child before `exec`.
-//! * [`process`]: `fork` while single-threaded, `_exit`, pidfds, closing every other descriptor.
+//! * `process`: `fork` while single-threaded, `_exit`, pidfds, closing every other descriptor.
 
 pub mod fs;
-pub mod process;
-pub mod signal;
+pub(crate) mod process;
+pub(crate) mod signal;
