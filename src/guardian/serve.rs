@@ -59,10 +59,12 @@ struct Layout {
 
 /// The whole life of the forked guardian: set up, tell rtmp (ready or why not), serve, exit.
 pub(super) fn run_guardian(socket: OwnedFd, rtmp_end: OwnedFd, pinned: &Pinned) -> ! {
-    let outcome = match become_guardian(socket, rtmp_end, pinned.parent()) {
-        Ok(layout) => serve(&layout, pinned.name()),
+    // Bound here, so its descriptors stay open until `exit_now` (which runs no destructor).
+    let layout = become_guardian(socket, rtmp_end, pinned.parent());
+    let outcome = match &layout {
+        Ok(layout) => serve(layout, pinned.name()),
         Err((socket, errno)) => {
-            let _ = fs::send_all(socket.as_raw_fd(), &protocol::error_message(errno as i32));
+            let _ = fs::send_all(socket.as_raw_fd(), &protocol::error_message(*errno as i32));
             Outcome::ExecFailed
         }
     };
@@ -131,9 +133,9 @@ fn become_guardian(
         Err(e) => return Err((socket, errno_of(&e))),
     };
     let _ = unistd::chdir(c"/");
-    // The copies above PARENT_FD go now, before close_descriptors_from closes their numbers
-    // behind their owners' backs.
-    drop((socket, null, parent_high));
+    // The copies above PARENT_FD are closed with every other descriptor there, by one
+    // close_range; their owners are forgotten first, so none closes a number again.
+    std::mem::forget((socket, null, parent_high));
     process::close_descriptors_from(PARENT_FD + 1);
     let _ = fs::send_all(socket0.as_raw_fd(), protocol::READY);
     Ok(Layout {
