@@ -16,10 +16,13 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+
+use nix::errno::Errno;
 use std::path::{Path, PathBuf};
 
 use crate::errors::os_error_text;
 use crate::quote::quote;
+use crate::sys::fs::open_unnamed_file;
 use crate::template::Plan;
 
 /// What to create.
@@ -96,7 +99,8 @@ impl fmt::Display for CreateError {
 impl std::error::Error for CreateError {}
 
 /// Creates `plan` as a `kind`, or with `dry_run` only finds a name that `lstat` says is free
-/// (SPEC.md A3: a missing parent is fine, a parent that is a file is `Not a directory`).
+/// (as GNU's `gen_tempname` with `GT_NOCREATE`: a missing parent is fine, a parent that is a file
+/// is `Not a directory`).
 ///
 /// Output: the created name. Errors: [`CreateError`] with the OS error; a full name space is
 /// `File exists` after tempfile's bounded retries.
@@ -143,7 +147,8 @@ fn make_in<R>(
         .map_err(|e| CreateError::new(kind, plan, normalize_exhausted(e)))
 }
 
-/// Seeds the name generator from the OS (SPEC.md A3, as GNU's `gen_tempname` uses getrandom).
+/// Seeds the name generator from the OS, as GNU's `gen_tempname` uses getrandom (SECURITY.md,
+/// "Where the random characters come from").
 ///
 /// tempfile forks its generator from fastrand's thread-local one, which fastrand seeds from a
 /// hash of the clock and the thread id; tempfile itself only reseeds from the OS after three
@@ -157,7 +162,8 @@ fn seed_names_from_os() {
 }
 
 /// `--anonymous`: a file without a name in `plan`'s directory (`""` is the current one), open
-/// read-write and close-on-exec, mode 0600 (SPEC.md E).
+/// read-write and close-on-exec, mode 0600 (README, "Nothing left behind: the guardian
+/// and `--anonymous`").
 ///
 /// Made with `O_TMPFILE`, so no name ever appears. Where the kernel or the filesystem does not
 /// support it (`EOPNOTSUPP`, `EISDIR`, `EINVAL`), a file is created as [`create`] does and
@@ -171,23 +177,8 @@ pub fn create_anonymous(plan: &Plan) -> Result<OwnedFd, CreateError> {
     } else {
         Path::new(&plan.dir)
     };
-    let tmpfile = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(nix::libc::O_TMPFILE)
-        .mode(0o600)
-        .open(dir);
-    match tmpfile {
-        Ok(file) => return Ok(file.into()),
-        Err(e)
-            if !matches!(
-                e.raw_os_error(),
-                Some(nix::libc::EOPNOTSUPP | nix::libc::EISDIR | nix::libc::EINVAL)
-            ) =>
-        {
-            return Err(fail(e));
-        }
-        Err(_) => {}
+    if let Some(file) = open_unnamed_file(dir).map_err(fail)? {
+        return Ok(file.into());
     }
     let named = make_in(plan, Kind::File, create_file)?;
     let (file, path) = named.keep().map_err(|e| fail(e.error))?;
@@ -221,7 +212,7 @@ fn name_is_free(path: &Path) -> io::Result<()> {
 /// tempfile gives up with its own "too many temporary files exist"; GNU says `File exists`.
 fn normalize_exhausted(e: io::Error) -> io::Error {
     if e.raw_os_error().is_none() && e.kind() == io::ErrorKind::AlreadyExists {
-        io::Error::from_raw_os_error(nix::libc::EEXIST)
+        io::Error::from(Errno::EEXIST)
     } else {
         e
     }

@@ -14,4 +14,5 @@ pub mod output;
 pub mod quote;
 pub mod status;
 pub mod supervise;
+pub mod sys;
 pub mod template;

@@ -57,7 +57,7 @@ fn run(args: Vec<OsString>) -> Outcome {
             let env_tmpdir = std::env::var_os("TMPDIR");
             match &request.exec {
                 None => rtmp::mktemp::run(&request, env_tmpdir.as_deref()),
-                Some(_) => rtmp::exec::run(&request, env_tmpdir.as_deref()),
+                Some(_) => rtmp::exec::run_exec(&request, env_tmpdir.as_deref()),
             }
         }
     }

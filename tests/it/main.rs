@@ -28,6 +28,7 @@ mod planner_props;
 mod templates;
 
 // --exec mode
+mod cleanup;
 mod exec;
 mod exec_cleanup;
 mod exec_signals;

@@ -1,8 +1,9 @@
 //! End-to-end tests of `rtmp::supervise` (README "Signals in `--exec` mode"), with the
 //! supervisor in a process of its own.
 //!
-//! Signals are process-wide, so a supervisor cannot be tested inside the shared test process.
-//! Each `outer_*` test re-executes this test binary to run exactly one `hook_*` test (see
+//! Signals are process-wide, so a supervisor cannot be tested inside the shared test process
+//! (it would leave SIGINT, SIGTERM and the rest swallowed for every other test). Each `outer_*`
+//! test re-executes this test binary to run exactly one `hook_*` test (see
 //! [`crate::support::hook`]); that process plays rtmp.
 
 use std::fs;
@@ -16,13 +17,15 @@ use crate::support::{
     wait_for_file, wait_until,
 };
 use nix::libc;
-use rtmp::supervise::{ChildEnd, Supervisor, die_of_signal};
+use rtmp::supervise::child::ChildSetup;
+use rtmp::supervise::{ChildEnd, SpawnError, Supervisor, die_of_signal};
 
 const SUPERVISE_SCRIPT: Hook = Hook("supervise::hook_supervise_script");
 const MASK_AND_IGNORED: Hook = Hook("supervise::hook_mask_and_ignored");
 const EARLY_SIGNAL: Hook = Hook("supervise::hook_early_signal");
 const DIE_OF_QUIT: Hook = Hook("supervise::hook_die_of_quit");
 const TERMINAL_SCRIPT: Hook = Hook("supervise::hook_terminal_script");
+const SPAWN: Hook = Hook("supervise::hook_spawn");
 
 /// The child: logs each caught signal and the probe (USR2), announces readiness, and once told
 /// to go on (`$GO`) logs `end` and exits 3. It gives up after ~20 s so a broken supervisor
@@ -70,7 +73,7 @@ fn supervise_script(dir: &Path) {
         .env("LOG", dir.join("log"))
         .env("READY", dir.join("ready"))
         .env("GO", dir.join("go"));
-    let end = sup.run(cmd).expect("run");
+    let end = sup.spawn_and_wait(cmd, ChildSetup::default()).expect("run");
     // Returning only after the child ended: its last act was logging `end`.
     assert_eq!(
         log_lines(&dir.join("log")).last().map(String::as_str),
@@ -169,7 +172,10 @@ fn hook_mask_and_ignored() {
     let out = fs::File::create(dir.join("child")).expect("create");
     let mut cmd = Command::new("cat");
     cmd.arg("/proc/self/status").stdout(out);
-    assert_eq!(sup.run(cmd).expect("run"), ChildEnd::Exited(0));
+    assert_eq!(
+        sup.spawn_and_wait(cmd, ChildSetup::default()).expect("run"),
+        ChildEnd::Exited(0)
+    );
 }
 
 /// SAFETY: async-signal-safe calls only (runs between fork and exec).
@@ -237,7 +243,7 @@ fn hook_early_signal() {
     let mut cmd = Command::new("sleep");
     cmd.arg("30");
     assert_eq!(
-        sup.run(cmd).expect("run"),
+        sup.spawn_and_wait(cmd, ChildSetup::default()).expect("run"),
         ChildEnd::Signaled(libc::SIGUSR1)
     );
 }
@@ -297,4 +303,102 @@ fn outer_ctrl_c_on_a_terminal_reaches_child_once() {
     );
     let result = fs::read_to_string(dir.path().join("result")).expect("result");
     assert_eq!(result, "Exited(3)");
+}
+
+/// The hook for the spawn tests: the case to run is in `SPAWN_CASE_VAR`; it writes how the
+/// spawn ended (`Debug` of the result, and the outcome of an error) to `result`.
+const SPAWN_CASE_VAR: &str = "RTMP_SUPERVISE_SPAWN_CASE";
+
+#[test]
+#[ignore = "hook: run by outer_* tests in a separate process"]
+fn hook_spawn() {
+    let Some(dir) = SPAWN.dir() else {
+        return;
+    };
+    let case = std::env::var(SPAWN_CASE_VAR).expect("spawn case");
+    let mut cmd = match case.as_str() {
+        "missing" => Command::new("rtmp-no-such-command-xyz"),
+        "missing_with_slash" => Command::new("/nonexistent-dir-rtmp/cmd"),
+        "directory" => Command::new(std::env::temp_dir()),
+        "true" => Command::new("true"),
+        "exit_7" => {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", "exit 7"]);
+            cmd
+        }
+        "killed" => {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", "kill -TERM $$"]);
+            cmd
+        }
+        other => panic!("unknown spawn case {other}"),
+    };
+    cmd.stdin(Stdio::null());
+    let sup = Supervisor::install().expect("install");
+    let result = match sup.spawn_and_wait(cmd, ChildSetup::default()) {
+        Ok(end) => format!("{end:?}"),
+        Err(e) => format!(
+            "{} {:?} errno={:?}",
+            match e {
+                SpawnError::NotFound(_) => "NotFound",
+                SpawnError::CannotRun(_) => "CannotRun",
+                SpawnError::WaitFailed(_) => "WaitFailed",
+                SpawnError::NoResources(_) => "NoResources",
+            },
+            e.outcome(),
+            e.io_error().raw_os_error()
+        ),
+    };
+    fs::write(dir.join("result"), result).expect("write result");
+}
+
+/// Runs spawn case `case` under a supervisor in a process of its own; how it ended.
+fn spawn_case(case: &str) -> String {
+    let dir = scratch_dir(0o700);
+    let out = SPAWN
+        .command(dir.path())
+        .env(SPAWN_CASE_VAR, case)
+        .output()
+        .expect("run hook");
+    check_hook(&out);
+    fs::read_to_string(dir.path().join("result")).expect("result")
+}
+
+#[test]
+fn outer_missing_command_is_not_found() {
+    let result = spawn_case("missing");
+    assert!(result.starts_with("NotFound NotFound "), "{result}");
+}
+
+#[test]
+fn outer_missing_path_with_slash_is_not_found() {
+    let result = spawn_case("missing_with_slash");
+    assert!(result.starts_with("NotFound NotFound "), "{result}");
+}
+
+#[test]
+fn outer_directory_cannot_run() {
+    let result = spawn_case("directory");
+    assert_eq!(
+        result,
+        format!("CannotRun CannotRun errno=Some({})", libc::EACCES)
+    );
+}
+
+#[test]
+fn outer_true_exits_zero() {
+    assert_eq!(spawn_case("true"), format!("{:?}", ChildEnd::Exited(0)));
+}
+
+#[test]
+fn outer_exit_code_is_reported() {
+    assert_eq!(spawn_case("exit_7"), format!("{:?}", ChildEnd::Exited(7)));
+}
+
+#[test]
+fn outer_death_by_signal_is_reported() {
+    assert_eq!(
+        spawn_case("killed"),
+        format!("{:?}", ChildEnd::Signaled(libc::SIGTERM))
+    );
 }

@@ -1,0 +1,279 @@
+//! The forked side of the guardian: leave rtmp's session and signals behind, then watch.
+//!
+//! Runs in the process [`super::Guardian::start`] forks, which never returns into rtmp's code:
+//! it ends with `_exit` ([`crate::sys::process::exit_now`]). rtmp is single-threaded when it
+//! forks, so this side may allocate and read files.
+//!
+//! Descriptor layout once set up: 0 is the guardian's end of the socket, 1 and 2 are
+//! `/dev/null`, [`PARENT_FD`] is the pinned parent directory of the path, and nothing else is
+//! open (rtmp's end of the socket, signal-hook's pipe and whatever rtmp's caller left open are
+//! closed), so the guardian holds no pipe or terminal of anyone's open and pins no mount.
+
+use std::ffi::CStr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::fcntl::{self, OFlag};
+use nix::libc;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::kill;
+use nix::sys::stat::Mode;
+use nix::unistd::{self, Pid};
+
+use super::protocol::{self, Message};
+use crate::cleanup::{Pinned, remove_entry};
+use crate::status::{Outcome, Termination};
+use crate::sys::signal::{self, Disposition};
+use crate::sys::{fs, process};
+
+/// The guardian's process name (`/proc/PID/comm`, what `ps` and `pgrep` show), so a user who
+/// finds it can tell what it is.
+pub const NAME: &CStr = c"rtmp-guardian";
+
+/// Signals the guardian ignores, from right after `fork`: none of rtmp's inherited handlers
+/// may run in it, and a signal meant for rtmp must not end it.
+const IGNORED: &[i32] = &[
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGTERM,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGPIPE,
+];
+
+/// The guardian's descriptor for the pinned parent directory of the path.
+const PARENT_FD: RawFd = 3;
+
+/// How often the guardian checks a command it has no pidfd for.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The guardian's descriptors once set up (see the module doc).
+struct Layout {
+    socket: OwnedFd,
+    parent: OwnedFd,
+    /// `/dev/null` at 1 and 2, held so nothing closes them.
+    _null_out: (OwnedFd, OwnedFd),
+}
+
+/// The whole life of the forked guardian: set up, tell rtmp (ready or why not), serve, exit.
+pub(super) fn run_guardian(socket: OwnedFd, rtmp_end: OwnedFd, pinned: &Pinned) -> ! {
+    // Bound here, so its descriptors stay open until `exit_now` (which runs no destructor).
+    let layout = become_guardian(socket, rtmp_end, pinned.parent());
+    let outcome = match &layout {
+        Ok(layout) => serve(layout, pinned.name()),
+        Err((socket, errno)) => {
+            let _ = fs::send_all(socket.as_raw_fd(), &protocol::error_message(*errno as i32));
+            Outcome::ExecFailed
+        }
+    };
+    match outcome.termination() {
+        Termination::Exit(code) => process::exit_now(code),
+        // The guardian's outcomes are exit statuses; a signal would be raised all the same.
+        Termination::Signal(sig) => {
+            signal::raise(sig);
+            process::exit_now(u8::MAX)
+        }
+    }
+}
+
+/// Leaves rtmp's session and signals behind, lays out the descriptors (module doc) and says
+/// [`protocol::READY`]. On failure, returns a descriptor of the socket that is still open, to
+/// report the errno on.
+fn become_guardian(
+    socket: OwnedFd,
+    rtmp_end: OwnedFd,
+    parent: BorrowedFd<'_>,
+) -> Result<Layout, (OwnedFd, Errno)> {
+    // Its own session: no controlling terminal, and a signal to rtmp's process group (Ctrl-C,
+    // `kill -9 -PGID`) does not reach it. Only then does it say "ready", so the command never
+    // runs before the guardian is out of rtmp's group.
+    if let Err(e) = unistd::setsid() {
+        return Err((socket, e));
+    }
+    process::set_process_name(NAME);
+    for &sig in IGNORED {
+        let _ = signal::set_disposition(sig, Disposition::Ignore);
+    }
+    let _ = signal::set_disposition(libc::SIGCHLD, Disposition::Default);
+    // rtmp's end of the socket: the guardian must not hold it (it waits for its EOF), and
+    // closing it first leaves one more descriptor for /dev/null.
+    drop(rtmp_end);
+    // A descriptor that sits among the targets 0..=PARENT_FD (rtmp's caller may have closed
+    // its stdin, say) is first copied above them, or a dup2 would clobber it; the low original
+    // is closed at once. Others stay where they are, so a low `ulimit -n` is enough.
+    let socket = above_targets(socket)?;
+    let null = match fcntl::open(c"/dev/null", OFlag::O_RDWR, Mode::empty()) {
+        Ok(null) => null,
+        Err(e) => return Err((socket, e)),
+    };
+    let null = match above_targets(null) {
+        Ok(null) => null,
+        Err((_, e)) => return Err((socket, e)),
+    };
+    // The pinned parent stays owned by rtmp's `Pinned`, which this process never drops.
+    let parent_high = if (0..=PARENT_FD).contains(&parent.as_raw_fd()) {
+        match fs::dup_at_or_above(parent, PARENT_FD + 1) {
+            Ok(fd) => Some(fd),
+            Err(e) => return Err((socket, errno_of(&e))),
+        }
+    } else {
+        None
+    };
+    let parent_src = parent_high.as_ref().map_or(parent, |p| p.as_fd());
+    let laid_out = fs::dup_onto(socket.as_fd(), 0).and_then(|socket0| {
+        let out = fs::dup_onto(null.as_fd(), 1)?;
+        let err = fs::dup_onto(null.as_fd(), 2)?;
+        let parent3 = fs::dup_onto(parent_src, PARENT_FD)?;
+        Ok((socket0, out, err, parent3))
+    });
+    let (socket0, out, err, parent3) = match laid_out {
+        Ok(fds) => fds,
+        Err(e) => return Err((socket, errno_of(&e))),
+    };
+    let _ = unistd::chdir(c"/");
+    // The copies above PARENT_FD are closed with every other descriptor there, by one
+    // close_range; their owners are forgotten first, so none closes a number again.
+    std::mem::forget((socket, null, parent_high));
+    process::close_descriptors_from(PARENT_FD + 1);
+    let _ = fs::send_all(socket0.as_raw_fd(), protocol::READY);
+    Ok(Layout {
+        socket: socket0,
+        parent: parent3,
+        _null_out: (out, err),
+    })
+}
+
+/// `fd` itself, or a copy of it above [`PARENT_FD`] (the original closed) when it sits among
+/// the numbers the guardian lays out. On failure, `fd` is given back with the error.
+fn above_targets(fd: OwnedFd) -> Result<OwnedFd, (OwnedFd, Errno)> {
+    if !(0..=PARENT_FD).contains(&fd.as_raw_fd()) {
+        return Ok(fd);
+    }
+    match fs::dup_at_or_above(fd.as_fd(), PARENT_FD + 1) {
+        Ok(high) => Ok(high),
+        Err(e) => Err((fd, errno_of(&e))),
+    }
+}
+
+fn errno_of(e: &std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// The guardian's work: read the socket until rtmp says [`protocol::DONE`] (return, touching
+/// nothing) or goes away (wait for the command, if one was announced, then remove the entry
+/// `name` of the pinned parent). Never panics, prints nothing.
+fn serve(layout: &Layout, name: &CStr) -> Outcome {
+    let mut watch: Option<Watch> = None;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = [0u8; 64];
+    loop {
+        let n = match unistd::read(&layout.socket, &mut chunk) {
+            Ok(0) => break, // End-of-file: rtmp is gone.
+            Ok(n) => n,
+            Err(Errno::EINTR) => continue,
+            Err(_) => break, // Cannot happen on a socket we own; act as if rtmp were gone.
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        match Message::parse(&buf) {
+            Message::Done => return Outcome::Success,
+            Message::Pid(pid) if watch.is_none() => watch = Some(Watch::open(Pid::from_raw(pid))),
+            _ => {}
+        }
+    }
+    if let Some(watch) = watch {
+        watch.wait();
+    }
+    let _ = remove_entry(layout.parent.as_fd(), name);
+    Outcome::Success
+}
+
+/// How the guardian watches the command. It is not the command's parent, so it cannot
+/// `waitpid` it (nor learn its status).
+enum Watch {
+    /// A pidfd on this pid: readable once the process has exited.
+    Pidfd(OwnedFd, Pid),
+    /// No pidfd (old kernel): poll `kill(pid, 0)` and the start time.
+    Poll { pid: Pid, start: Option<u64> },
+    /// The process was already gone.
+    Gone,
+}
+
+impl Watch {
+    fn open(pid: Pid) -> Watch {
+        match process::pidfd_open(pid) {
+            Ok(fd) => Watch::Pidfd(fd, pid),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Watch::Gone,
+            Err(_) => Watch::Poll {
+                pid,
+                start: start_time(pid),
+            },
+        }
+    }
+
+    /// Blocks until the watched process has exited.
+    fn wait(self) {
+        match self {
+            Watch::Gone => {}
+            Watch::Pidfd(fd, pid) => loop {
+                let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+                match poll(&mut fds, PollTimeout::NONE) {
+                    Ok(n) if n > 0 => return,
+                    Ok(_) | Err(Errno::EINTR) => {}
+                    Err(_) => {
+                        // Cannot watch any more: fall back to polling rather than give up.
+                        return Watch::Poll {
+                            pid,
+                            start: start_time(pid),
+                        }
+                        .wait();
+                    }
+                }
+            },
+            Watch::Poll { pid, start } => {
+                while pid.as_raw() > 0 && alive(pid) && start_time(pid) == start {
+                    std::thread::sleep(POLL_INTERVAL);
+                }
+            }
+        }
+    }
+}
+
+/// `kill(pid, 0)` finds the process (EPERM counts as alive).
+fn alive(pid: Pid) -> bool {
+    matches!(kill(pid, None), Ok(()) | Err(Errno::EPERM))
+}
+
+/// Field 22 of `/proc/PID/stat` (start time in clock ticks since boot), if readable: with the
+/// pid, it tells the command from a later process that reused its pid.
+fn start_time(pid: Pid) -> Option<u64> {
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
+    rest.split_ascii_whitespace().nth(19)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    #[test]
+    fn start_time_of_self_is_readable_and_stable() {
+        let me = unistd::getpid();
+        let a = start_time(me);
+        assert!(a.is_some());
+        assert_eq!(a, start_time(me));
+    }
+
+    #[test]
+    fn pidfd_of_a_dead_process_is_gone_or_readable() {
+        let mut child = Command::new("true").spawn().expect("spawn true");
+        let pid = Pid::from_raw(libc::pid_t::try_from(child.id()).expect("pid fits"));
+        let watch = Watch::open(pid);
+        let _ = child.wait();
+        watch.wait(); // Returns: the process has exited.
+    }
+}

@@ -1,0 +1,280 @@
+//! Descriptors and the file system: the Linux calls cleanup, creation and the guardian need.
+//!
+//! Invariants: every descriptor opened here is close-on-exec unless the caller asks for a
+//! descriptor at a fixed number (`dup_onto`, used only by the forked guardian, which never
+//! calls `exec`); no open here follows a symlink in its final component except `open_anchor`,
+//! whose path rtmp has just created and so trusts (SECURITY.md, "Guarantees").
+
+use std::ffi::CStr;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use nix::errno::Errno;
+use nix::fcntl::{self, FcntlArg, OFlag, OpenHow, ResolveFlag};
+use nix::libc;
+use nix::sys::stat::{self, Mode};
+
+/// Set once `openat2` turned out to be missing, to avoid a wasted syscall on every open.
+static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
+
+/// Makes every later [`open_dir_nofollow`] of this process use the plain `openat` fallback, as
+/// on a kernel without `openat2`.
+///
+/// For tests only (`tests/cleanup.rs` runs it in a process of its own): rtmp never calls it.
+#[doc(hidden)]
+pub fn use_openat_fallback_only() {
+    NO_OPENAT2.store(true, Ordering::Relaxed);
+}
+
+/// Why a directory is opened by [`open_dir_nofollow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DirAccess {
+    /// `O_RDONLY`: to list and change it; needs read permission on it.
+    List,
+    /// `O_PATH`: only as an anchor for `*at()` calls and `fstat`; needs search permission on
+    /// the parent alone, so its outcome tells which of the two directories is locked.
+    Anchor,
+}
+
+/// `openat(parent, name, access|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC)`, through `openat2` where
+/// the kernel has it so that a symlink anywhere and a mount point (even a bind mount of the
+/// same filesystem) are refused (`ELOOP`, `EXDEV`) instead of followed or entered.
+///
+/// # Errors
+/// The OS error of the open.
+pub(crate) fn open_dir_nofollow(
+    parent: BorrowedFd<'_>,
+    name: &CStr,
+    access: DirAccess,
+) -> nix::Result<OwnedFd> {
+    let access = match access {
+        DirAccess::List => OFlag::O_RDONLY,
+        DirAccess::Anchor => OFlag::O_PATH,
+    };
+    let flags = access | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    if !NO_OPENAT2.load(Ordering::Relaxed) {
+        let how = OpenHow::new().flags(flags).resolve(
+            ResolveFlag::RESOLVE_NO_SYMLINKS
+                | ResolveFlag::RESOLVE_NO_XDEV
+                | ResolveFlag::RESOLVE_BENEATH,
+        );
+        match fcntl::openat2(parent, name, how) {
+            Err(Errno::ENOSYS) => NO_OPENAT2.store(true, Ordering::Relaxed),
+            // Seccomp filters often answer unknown syscalls with EPERM; a genuine EPERM will
+            // simply come back from openat below.
+            Err(Errno::EPERM) => {}
+            other => return other,
+        }
+    }
+    fcntl::openat(parent, name, flags, Mode::empty())
+}
+
+/// Opens directory `path` with `O_PATH`, following it as it is now: an anchor for `*at()`
+/// calls that needs no read permission on a directory that may not be rtmp's.
+///
+/// # Errors
+/// The OS error of the open.
+pub(crate) fn open_anchor(path: &Path) -> io::Result<OwnedFd> {
+    Ok(fcntl::open(
+        path,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?)
+}
+
+/// Sets the permission bits of the directory open as `fd`, which may be an `O_PATH`
+/// descriptor.
+///
+/// `fchmod` refuses `O_PATH` descriptors (`EBADF`); then the mode is set through
+/// `/proc/self/fd/N`, a magic link that resolves to exactly the inode the descriptor holds, so
+/// unlike `chmod(path)` a symlink swapped in meanwhile cannot redirect it.
+///
+/// # Errors
+/// The OS error (`EIO` for an error without an errno).
+pub(crate) fn chmod_by_descriptor(fd: BorrowedFd<'_>, mode: u32) -> nix::Result<()> {
+    match stat::fchmod(fd, Mode::from_bits_truncate(mode)) {
+        Err(Errno::EBADF) => {
+            let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
+            std::fs::set_permissions(link, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| e.raw_os_error().map_or(Errno::EIO, Errno::from_raw))
+        }
+        other => other,
+    }
+}
+
+/// A file without a name in directory `dir`, open read-write and close-on-exec, mode 0600
+/// (`O_TMPFILE`). `Ok(None)` where the kernel or the filesystem does not support that
+/// (`EOPNOTSUPP`, `EISDIR`, `EINVAL`), so the caller can fall back.
+///
+/// # Errors
+/// Any other OS error of the open.
+pub(crate) fn open_unnamed_file(dir: &Path) -> io::Result<Option<File>> {
+    let opened = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_TMPFILE)
+        .mode(0o600)
+        .open(dir);
+    match opened {
+        Ok(file) => Ok(Some(file)),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL)
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Clears `FD_CLOEXEC` on descriptor number `fd`, so that it survives `exec`.
+/// Async-signal-safe (one `fcntl`): made for the command's process between `fork` and `exec`.
+///
+/// # Errors
+/// The OS error of `fcntl`.
+pub(crate) fn clear_close_on_exec(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl(F_SETFD) only changes a flag of a descriptor number; it touches no memory
+    // and cannot invalidate a descriptor that other code holds.
+    let rc = unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Writes all of `bytes` to the socket `fd` with `MSG_NOSIGNAL` (a peer that is gone gives
+/// `EPIPE`, never SIGPIPE), retrying on `EINTR` and giving up on any other error.
+/// Async-signal-safe: no allocation.
+///
+/// # Errors
+/// The first OS error other than `EINTR`.
+pub(crate) fn send_all(fd: RawFd, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is a valid, initialised buffer of `bytes.len()` bytes for the call.
+        let n = unsafe { libc::send(fd, bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(e);
+        }
+        bytes = &bytes[usize::try_from(n).unwrap_or(bytes.len()).min(bytes.len())..];
+    }
+    Ok(())
+}
+
+/// A copy of `fd` at the lowest free number at or above `min` (`F_DUPFD`, not close-on-exec).
+///
+/// # Errors
+/// The OS error of `fcntl` (`EMFILE` when no number is free).
+pub(crate) fn dup_at_or_above(fd: BorrowedFd<'_>, min: RawFd) -> io::Result<OwnedFd> {
+    let raw = fcntl::fcntl(fd, FcntlArg::F_DUPFD(min))?;
+    // SAFETY: F_DUPFD succeeded, so `raw` is a new open descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// Makes descriptor number `target` a copy of `fd` (`dup2`, not close-on-exec) and returns it
+/// as owned; whatever `target` was is closed.
+///
+/// Only for the forked guardian, which lays out its descriptors by number and never returns
+/// into rtmp's code: an owner of `target` elsewhere in the process (rtmp's `Pinned`, say) is
+/// then never used or dropped again, so the returned descriptor is the only live owner.
+///
+/// # Errors
+/// The OS error of `dup2`.
+pub(crate) fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: dup2 takes two descriptor numbers and touches no memory.
+    let raw = unsafe { libc::dup2(fd.as_fd().as_raw_fd(), target) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: dup2 succeeded, so `raw` (== target) is open; by the caller's contract nothing
+    // else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::unix::fs::symlink;
+    use std::os::unix::net::UnixStream;
+
+    fn dir_fd(path: &Path) -> OwnedFd {
+        open_anchor(path).expect("open anchor")
+    }
+
+    #[test]
+    fn directory_opens_refuse_symlinks_and_files() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(tmp.path().join("d")).expect("mkdir");
+        std::fs::write(tmp.path().join("f"), b"x").expect("write");
+        symlink(tmp.path().join("d"), tmp.path().join("l")).expect("symlink");
+        let base = dir_fd(tmp.path());
+        for access in [DirAccess::List, DirAccess::Anchor] {
+            assert!(open_dir_nofollow(base.as_fd(), c"d", access).is_ok());
+            assert!(matches!(
+                open_dir_nofollow(base.as_fd(), c"l", access),
+                Err(Errno::ELOOP | Errno::ENOTDIR)
+            ));
+            assert_eq!(
+                open_dir_nofollow(base.as_fd(), c"f", access).err(),
+                Some(Errno::ENOTDIR)
+            );
+            assert_eq!(
+                open_dir_nofollow(base.as_fd(), c"gone", access).err(),
+                Some(Errno::ENOENT)
+            );
+        }
+    }
+
+    #[test]
+    fn chmod_works_through_an_o_path_descriptor() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let d = tmp.path().join("d");
+        std::fs::create_dir(&d).expect("mkdir");
+        let base = dir_fd(tmp.path());
+        let anchor = open_dir_nofollow(base.as_fd(), c"d", DirAccess::Anchor).expect("open");
+        chmod_by_descriptor(anchor.as_fd(), 0o500).expect("chmod");
+        let mode = std::fs::metadata(&d).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o7777, 0o500);
+    }
+
+    #[test]
+    fn unnamed_file_has_no_name_and_is_private() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        if let Some(file) = open_unnamed_file(tmp.path()).expect("open") {
+            let meta = file.metadata().expect("fstat");
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        }
+        assert_eq!(std::fs::read_dir(tmp.path()).expect("list").count(), 0);
+    }
+
+    #[test]
+    fn send_all_delivers_everything_and_reports_a_gone_peer() {
+        let (a, mut b) = UnixStream::pair().expect("socketpair");
+        send_all(a.as_raw_fd(), b"P123\n").expect("send");
+        let mut buf = [0u8; 5];
+        b.read_exact(&mut buf).expect("read");
+        assert_eq!(&buf, b"P123\n");
+        drop(b);
+        // EPIPE, not SIGPIPE: the test process is still here to see it.
+        let err = send_all(a.as_raw_fd(), b"D").expect_err("peer gone");
+        assert_eq!(err.raw_os_error(), Some(libc::EPIPE));
+    }
+
+    #[test]
+    fn dup_at_or_above_respects_the_floor() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let fd = dir_fd(tmp.path());
+        let copy = dup_at_or_above(fd.as_fd(), 100).expect("dup");
+        assert!(copy.as_raw_fd() >= 100);
+    }
+}
