@@ -17,10 +17,10 @@ use crate::cleanup::Pinned;
 use crate::cli::{Exec, ExecCommand, Request};
 use crate::create::{CreateError, Created, create, create_anonymous};
 use crate::errors::os_error_text;
+use crate::exit::Outcome;
 use crate::guardian::Guardian;
 use crate::mktemp::plans;
 use crate::output::warn;
-use crate::status::Outcome;
 use crate::supervise::{ChildEnd, SpawnError, Supervisor};
 use nix::libc;
 

@@ -12,8 +12,8 @@ use std::os::raw::{c_char, c_int};
 use clap::CommandFactory;
 use rtmp::cli::{self, Action, Cli};
 use rtmp::errors::os_error_text;
+use rtmp::exit::{Outcome, Termination};
 use rtmp::output::{warn, write_stdout};
-use rtmp::status::{Outcome, Termination};
 
 /// The process entry point, called by the C runtime.
 #[unsafe(no_mangle)]

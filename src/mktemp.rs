@@ -10,8 +10,8 @@ use std::os::unix::ffi::OsStrExt;
 use crate::cli::Request;
 use crate::create::{Created, create};
 use crate::errors::os_error_text;
+use crate::exit::Outcome;
 use crate::output::{warn, write_stdout};
-use crate::status::Outcome;
 use crate::template::{Location, Plan, TemplateError, plan};
 
 /// The location options of `request`, with `$TMPDIR` as the caller read it.
