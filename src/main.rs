@@ -9,8 +9,7 @@
 use std::ffi::OsString;
 use std::os::raw::{c_char, c_int};
 
-use clap::CommandFactory;
-use rtmp::cli::{self, Action, Cli};
+use rtmp::cli::{self, Action};
 use rtmp::errors::os_error_text;
 use rtmp::exit::{Outcome, Termination};
 use rtmp::output::{warn, write_stdout};
@@ -41,15 +40,7 @@ fn run(args: Vec<OsString>) -> Outcome {
         }
     };
     match action {
-        Action::Help { long } => {
-            let mut command = Cli::command();
-            let text = if long {
-                command.render_long_help()
-            } else {
-                command.render_help()
-            };
-            print_or_fail(text.to_string().as_bytes())
-        }
+        Action::Help { long } => print_or_fail(cli::help_text(long).as_bytes()),
         Action::Version => {
             print_or_fail(format!("rtmp {}\n", env!("CARGO_PKG_VERSION")).as_bytes())
         }

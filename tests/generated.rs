@@ -1,5 +1,5 @@
 //! The man page and the shell completions are generated from the clap definition the binary
-//! uses (`rtmp::cli::Cli`), and committed. This test fails when a committed file differs from
+//! uses (`rtmp::cli::args::command`), and committed. This test fails when a committed file differs from
 //! what the definition generates now. Regenerate them with:
 //!
 //! ```sh
@@ -8,9 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::CommandFactory;
 use clap_complete::Shell;
-use rtmp::cli::Cli;
+use rtmp::cli::args::command;
 
 /// The extra man page sections, in roff. Kept here, beside the generator, so that the page has
 /// one source.
@@ -123,7 +122,7 @@ fn repo() -> PathBuf {
 }
 
 fn man_page() -> Vec<u8> {
-    let man = clap_mangen::Man::new(Cli::command()).date("2026-11-29");
+    let man = clap_mangen::Man::new(command()).date("2026-11-29");
     let mut out = Vec::new();
     man.render_title(&mut out).expect("render title");
     man.render_name_section(&mut out).expect("render name");
@@ -141,7 +140,7 @@ fn man_page() -> Vec<u8> {
 
 fn completion(shell: Shell) -> Vec<u8> {
     let mut out = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "rtmp", &mut out);
+    clap_complete::generate(shell, &mut command(), "rtmp", &mut out);
     if shell == Shell::Bash {
         out = bash_exec_completes_commands(out);
     }
