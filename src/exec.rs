@@ -14,27 +14,23 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use crate::cleanup::Pinned;
-use crate::cli::{Exec, ExecCommand, Request};
 use crate::create::{CreateError, Created, create, create_anonymous};
 use crate::errors::os_error_text;
 use crate::exit::Outcome;
 use crate::guardian::Guardian;
-use crate::mktemp::plans;
 use crate::output::warn;
+use crate::request::{Exec, ExecCommand, Request};
 use crate::supervise::{ChildEnd, SpawnError, Supervisor};
 use nix::libc;
 
 /// The placeholder replaced by the path in CMD and its ARGs (as `fd -x` and `find -exec`).
 const PLACEHOLDER: &[u8] = b"{}";
 
-/// Runs `--exec` mode for `request` (which must have `exec` set).
+/// Runs `--exec` mode: `request`'s shared part (suffix, location, `-q`) and its `exec` part.
 ///
 /// Output: the child's status, [`Outcome::Signaled`] if it died of a signal, or 125/126/127 for
 /// rtmp's own failures. Every failure is reported on stderr as `rtmp: ...`.
-pub fn run(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
-    let Some(exec) = &request.exec else {
-        return Outcome::ExecFailed;
-    };
+pub fn run(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> Outcome {
     let mut supervisor = match Supervisor::install() {
         Ok(s) => s,
         Err(e) => {
@@ -118,21 +114,18 @@ fn make_target(
     exec: &Exec,
     env_tmpdir: Option<&OsStr>,
 ) -> Result<Target, Option<String>> {
-    let plan = match plans(request, env_tmpdir).into_iter().next() {
-        Some(Ok(plan)) => plan,
-        Some(Err(e)) => return Err(Some(e.to_string())),
-        None => return Err(None),
+    let plan = match request.plan(exec.template.as_deref(), env_tmpdir) {
+        Ok(plan) => plan,
+        Err(e) => return Err(Some(e.to_string())),
     };
-    let created = if exec.anonymous {
+    let created = if exec.anonymous() {
         create_anonymous(&plan).map(Target::Anonymous)
     } else {
-        create(&plan, request.kind, false).and_then(|created| {
-            match Pinned::new(&created.absolute) {
-                Ok(pinned) => Ok(Target::Named(created, pinned)),
-                Err(e) => {
-                    let _ = created.remove_fresh();
-                    Err(CreateError::new(request.kind, &plan, e))
-                }
+        create(&plan, exec.kind(), false).and_then(|created| match Pinned::new(&created.absolute) {
+            Ok(pinned) => Ok(Target::Named(created, pinned)),
+            Err(e) => {
+                let _ = created.remove_fresh();
+                Err(CreateError::new(exec.kind(), &plan, e))
             }
         })
     };
@@ -183,13 +176,10 @@ fn finish(target: &Target, exec: &Exec, child_failed: bool) -> Result<(), ()> {
 /// `--export-tmpdir`; the anonymous file's descriptor inherited; the guardian told the pid.
 /// With `--shell` on a terminal, says which directory goes away.
 fn child_command(exec: &Exec, target: &Target, guardian: Option<&Guardian>) -> Command {
-    let words = match &exec.command {
-        ExecCommand::Argv(words) => words.clone(),
-        ExecCommand::Shell => vec![user_shell()],
-    };
+    let words = exec.command.words().unwrap_or_else(|| vec![user_shell()]);
     // With --cd the child runs elsewhere, so a relative path would point nowhere.
     let path = match target {
-        Target::Named(created, _) if exec.cd => created.absolute.clone().into_os_string(),
+        Target::Named(created, _) if exec.cd() => created.absolute.clone().into_os_string(),
         Target::Named(created, _) => created.path.clone(),
         Target::Anonymous(fd) => OsString::from(format!("/dev/fd/{}", fd.as_raw_fd())),
     };
@@ -199,7 +189,7 @@ fn child_command(exec: &Exec, target: &Target, guardian: Option<&Guardian>) -> C
             path.to_string_lossy()
         ));
     }
-    let mut words = substitute(&words, &path, !exec.cd);
+    let mut words = substitute(&words, &path, !exec.cd());
     let program = if words.is_empty() {
         OsString::new()
     } else {
@@ -207,10 +197,10 @@ fn child_command(exec: &Exec, target: &Target, guardian: Option<&Guardian>) -> C
     };
     let mut command = Command::new(program);
     command.args(words).env("RTMP_PATH", &path);
-    if exec.export_tmpdir {
+    if exec.export_tmpdir() {
         command.env("TMPDIR", &path);
     }
-    if exec.cd {
+    if exec.cd() {
         command.current_dir(&path);
     }
     if let Target::Anonymous(fd) = target {

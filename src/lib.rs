@@ -13,5 +13,6 @@ pub mod guardian;
 pub mod mktemp;
 pub mod output;
 pub mod quote;
+pub mod request;
 pub mod supervise;
 pub mod template;

@@ -13,6 +13,7 @@ use rtmp::cli::{self, Action};
 use rtmp::errors::os_error_text;
 use rtmp::exit::{Outcome, Termination};
 use rtmp::output::{warn, write_stdout};
+use rtmp::request::Mode;
 
 /// The process entry point, called by the C runtime.
 #[unsafe(no_mangle)]
@@ -46,9 +47,11 @@ fn run(args: Vec<OsString>) -> Outcome {
         }
         Action::Create(request) => {
             let env_tmpdir = std::env::var_os("TMPDIR");
-            match &request.exec {
-                None => rtmp::mktemp::run(&request, env_tmpdir.as_deref()),
-                Some(_) => rtmp::exec::run(&request, env_tmpdir.as_deref()),
+            match &request.mode {
+                Mode::Mktemp(mktemp) => {
+                    rtmp::mktemp::create_and_print(&request, mktemp, env_tmpdir.as_deref())
+                }
+                Mode::Exec(exec) => rtmp::exec::run(&request, exec, env_tmpdir.as_deref()),
             }
         }
     }

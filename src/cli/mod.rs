@@ -17,7 +17,8 @@ use std::ffi::OsString;
 
 use clap::ArgMatches;
 
-use crate::create::Kind;
+use crate::exit::Outcome;
+use crate::request::{Exec, ExecCommand, ExecPath, Kind, Location, Mktemp, Mode, Request, Tmpdir};
 
 pub mod args;
 pub mod getopt;
@@ -38,53 +39,6 @@ pub enum Action {
     Create(Request),
 }
 
-/// A parsed, validated request: plain data, independent of clap.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// File or directory (`-d`).
-    pub kind: Kind,
-    /// `-u`: print a free name, create nothing.
-    pub dry_run: bool,
-    /// `-q`: hide creation failures.
-    pub quiet: bool,
-    /// The last `--suffix`.
-    pub suffix: Option<OsString>,
-    /// `-p`/`--tmpdir` was given.
-    pub tmpdir_option: bool,
-    /// The value of the last `-p`/`--tmpdir` (`None` for a bare `--tmpdir`).
-    pub tmpdir_arg: Option<OsString>,
-    /// `-t`.
-    pub t_option: bool,
-    /// TEMPLATE operands, in order (empty: the default template).
-    pub templates: Vec<OsString>,
-    /// `--exec` and its companions.
-    pub exec: Option<Exec>,
-}
-
-/// The `--exec` part of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Exec {
-    /// What to run.
-    pub command: ExecCommand,
-    /// `--export-tmpdir`.
-    pub export_tmpdir: bool,
-    /// `--keep-on-failure`.
-    pub keep_on_failure: bool,
-    /// `--cd` (also implied by `--shell`): run in the new directory, with an absolute path.
-    pub cd: bool,
-    /// `--anonymous`: an unnamed file (never a directory), passed as `/dev/fd/N`.
-    pub anonymous: bool,
-}
-
-/// The command `--exec` runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExecCommand {
-    /// CMD and its ARGs, `{}` not yet replaced; never empty.
-    Argv(Vec<OsString>),
-    /// `--shell`: the user's `$SHELL`, resolved when it runs.
-    Shell,
-}
-
 /// A usage error: printed as `rtmp: MESSAGE` and `Try 'rtmp --help' for more information.`
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageError {
@@ -101,7 +55,25 @@ impl UsageError {
             exec_mode,
         }
     }
+
+    /// How rtmp ends after this error: [`Outcome::ExecFailed`] (125) in exec mode, as GNU
+    /// `env` and `timeout` fail, else [`Outcome::Failure`] (1), as GNU `mktemp`.
+    pub fn outcome(&self) -> Outcome {
+        if self.exec_mode {
+            Outcome::ExecFailed
+        } else {
+            Outcome::Failure
+        }
+    }
 }
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 /// The help text: `-h` (`long` false: one line per option) or `--help` (every option's full
 /// text, the exit statuses and examples).
@@ -137,32 +109,29 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Action, UsageEr
     if matches.get_flag(id::VERSION) {
         return Ok(Action::Version);
     }
-    let cli = Flags::from_matches(&matches);
-    let exec = exec_part(&cli, &matches)?;
-    // -p and --tmpdir are one option in GNU: the last one on the line wins.
-    let last_index = |id: &str| matches.indices_of(id).and_then(Iterator::max);
-    let tmpdir = || value(&matches, id::TMPDIR).filter(|d| !d.is_empty());
-    let tmpdir_arg = match (last_index(id::P), last_index(id::TMPDIR)) {
-        (Some(p), Some(t)) if t > p => tmpdir(),
-        (Some(_), _) => value(&matches, id::P),
-        (None, Some(_)) => tmpdir(),
-        (None, None) => None,
-    };
+    let flags = Flags::from_matches(&matches);
+    let mode = mode(&flags, &matches)?;
     Ok(Action::Create(Request {
-        kind: if cli.directory || cli.shell {
-            Kind::Directory
-        } else {
-            Kind::File
-        },
-        dry_run: cli.dry_run,
-        quiet: matches.get_flag(id::QUIET),
         suffix: value(&matches, id::SUFFIX),
-        tmpdir_option: last_index(id::P).is_some() || last_index(id::TMPDIR).is_some(),
-        tmpdir_arg,
-        t_option: matches.get_flag(id::T),
-        templates: values(&matches, id::TEMPLATES).unwrap_or_default(),
-        exec,
+        location: Location {
+            tmpdir: tmpdir(&matches),
+            t_option: matches.get_flag(id::T),
+        },
+        quiet: matches.get_flag(id::QUIET),
+        mode,
     }))
+}
+
+/// `-p DIR` and `--tmpdir[=DIR]`: one option in GNU, so the last one on the line wins.
+fn tmpdir(matches: &ArgMatches) -> Tmpdir {
+    let last_index = |id: &str| matches.indices_of(id).and_then(Iterator::max);
+    let last = match (last_index(id::P), last_index(id::TMPDIR)) {
+        (None, None) => return Tmpdir::NotGiven,
+        (Some(p), Some(t)) if t > p => id::TMPDIR,
+        (Some(_), _) => id::P,
+        (None, Some(_)) => id::TMPDIR,
+    };
+    Tmpdir::from_value(value(matches, last))
 }
 
 /// The last value of option `id`, as the user's bytes.
@@ -202,69 +171,89 @@ impl Flags {
     }
 }
 
-/// The `--exec` part of the request, checked against rtmp's combination rules (README, "Use in scripts"; man page, OPTIONS).
-/// Usage errors here exit 125 whenever exec mode was asked for.
-fn exec_part(cli: &Flags, matches: &ArgMatches) -> Result<Option<Exec>, UsageError> {
+/// The mode and its part of the request, checked against rtmp's rules for combining options
+/// (README, "Use in scripts" and "Terminal use"; man page, OPTIONS). Usage errors here exit 125
+/// whenever exec mode was asked for.
+fn mode(flags: &Flags, matches: &ArgMatches) -> Result<Mode, UsageError> {
     let exec = values(matches, id::EXEC);
-    let templates = matches
-        .get_many::<OsString>(id::TEMPLATES)
-        .map_or(0, Iterator::count);
+    let mut templates = values(matches, id::TEMPLATES).unwrap_or_default();
     // --anonymous exists only for --exec, so its misuse is an exec-mode error (125) too.
-    let exec_mode = exec.is_some() || cli.shell || cli.anonymous;
+    let exec_mode = exec.is_some() || flags.shell || flags.anonymous;
     let fail = |m: &str| Err(UsageError::new(m, exec_mode));
-    let command = match (&exec, cli.shell) {
+    let command = match (exec, flags.shell) {
         (Some(_), true) => return fail("--shell cannot be combined with --exec"),
         (Some(words), false) => {
-            let mut words = words.clone();
+            let mut words = words.into_iter();
+            let mut program = words.next();
             // `--exec -- CMD`: the `--` only protects CMD from option parsing.
-            if words.first().is_some_and(|w| w == "--") {
-                words.remove(0);
+            if program.as_ref().is_some_and(|w| w == "--") {
+                program = words.next();
             }
-            if words.is_empty() {
+            let Some(program) = program else {
                 return fail("option '--exec' requires a command");
+            };
+            ExecCommand::Argv {
+                program,
+                args: words.collect(),
             }
-            ExecCommand::Argv(words)
         }
         (None, true) => ExecCommand::Shell,
         (None, false) => {
             for (given, name) in [
-                (cli.export_tmpdir, "--export-tmpdir"),
-                (cli.keep_on_failure, "--keep-on-failure"),
-                (cli.cd, "--cd"),
-                (cli.anonymous, "--anonymous"),
+                (flags.export_tmpdir, "--export-tmpdir"),
+                (flags.keep_on_failure, "--keep-on-failure"),
+                (flags.cd, "--cd"),
+                (flags.anonymous, "--anonymous"),
             ] {
                 if given {
                     return fail(&format!("option '{name}' requires --exec"));
                 }
             }
-            return Ok(None);
+            return Ok(Mode::Mktemp(Mktemp {
+                kind: if flags.directory {
+                    Kind::Directory
+                } else {
+                    Kind::File
+                },
+                dry_run: flags.dry_run,
+                templates,
+            }));
         }
     };
-    let directory = cli.directory || cli.shell;
-    if cli.dry_run {
+    let directory = flags.directory || flags.shell;
+    if flags.dry_run {
         return fail("--dry-run cannot be combined with --exec");
     }
-    if templates > 1 {
+    if templates.len() > 1 {
         return fail("--exec takes at most one template");
     }
-    if cli.export_tmpdir && !directory {
+    if flags.export_tmpdir && !directory {
         return fail("--export-tmpdir requires --directory");
     }
-    if cli.cd && !directory {
+    if flags.cd && !directory {
         return fail("--cd requires --directory");
     }
-    if cli.anonymous && cli.shell {
+    if flags.anonymous && flags.shell {
         return fail("--anonymous cannot be combined with --shell");
     }
-    if cli.anonymous && directory {
+    if flags.anonymous && directory {
         return fail("--anonymous cannot be combined with --directory");
     }
-    Ok(Some(Exec {
+    let path = if flags.anonymous {
+        ExecPath::Anonymous
+    } else if directory {
+        ExecPath::Directory {
+            cd: flags.cd || flags.shell,
+            export_tmpdir: flags.export_tmpdir,
+        }
+    } else {
+        ExecPath::File
+    };
+    Ok(Mode::Exec(Exec {
+        template: templates.pop(),
+        path,
         command,
-        export_tmpdir: cli.export_tmpdir,
-        keep_on_failure: cli.keep_on_failure,
-        cd: cli.cd || cli.shell,
-        anonymous: cli.anonymous,
+        keep_on_failure: flags.keep_on_failure,
     }))
 }
 
@@ -290,27 +279,56 @@ mod tests {
         }
     }
 
+    fn mktemp(words: &[&str]) -> Mktemp {
+        match request(words).mode {
+            Mode::Mktemp(m) => m,
+            other => panic!("{words:?} gave {other:?}"),
+        }
+    }
+
+    fn exec(words: &[&str]) -> Exec {
+        match request(words).mode {
+            Mode::Exec(e) => e,
+            other => panic!("{words:?} gave {other:?}"),
+        }
+    }
+
+    fn argv(program: &str, args: &[&str]) -> ExecCommand {
+        ExecCommand::Argv {
+            program: program.into(),
+            args: args.iter().map(OsString::from).collect(),
+        }
+    }
+
     #[test]
     fn last_of_p_and_tmpdir_wins() {
         assert_eq!(
-            request(&["-p", "a", "--tmpdir=b"]).tmpdir_arg,
-            Some("b".into())
+            request(&["-p", "a", "--tmpdir=b"]).location.tmpdir,
+            Tmpdir::Dir("b".into())
         );
         assert_eq!(
-            request(&["--tmpdir=b", "-p", "a"]).tmpdir_arg,
-            Some("a".into())
+            request(&["--tmpdir=b", "-p", "a"]).location.tmpdir,
+            Tmpdir::Dir("a".into())
         );
         // A bare --tmpdir after -p resets the directory to $TMPDIR, as in GNU.
         let r = request(&["-p", "a", "--tmpdir", "fooXXX"]);
-        assert_eq!((r.tmpdir_option, r.tmpdir_arg), (true, None));
-        assert_eq!(r.templates, vec![OsString::from("fooXXX")]);
+        assert_eq!(r.location.tmpdir, Tmpdir::Default);
+        assert_eq!(
+            mktemp(&["-p", "a", "--tmpdir", "fooXXX"]).templates,
+            vec![OsString::from("fooXXX")]
+        );
+        assert_eq!(
+            request(&["-p", "", "aXXX"]).location.tmpdir,
+            Tmpdir::Default
+        );
+        assert_eq!(request(&["aXXX"]).location.tmpdir, Tmpdir::NotGiven);
     }
 
     #[test]
     fn last_suffix_wins_and_options_follow_operands() {
-        let r = request(&["aXXX", "--suffix=.a", "-u", "--suffix", ".b"]);
-        assert_eq!(r.suffix, Some(".b".into()));
-        assert!(r.dry_run);
+        let words = ["aXXX", "--suffix=.a", "-u", "--suffix", ".b"];
+        assert_eq!(request(&words).suffix, Some(".b".into()));
+        assert!(mktemp(&words).dry_run);
     }
 
     #[test]
@@ -320,7 +338,7 @@ mod tests {
             request(&["--s", ".txt", "aXXX"]).suffix,
             Some(".txt".into())
         );
-        assert!(request(&["--sh"]).exec.is_some());
+        assert_eq!(exec(&["--sh"]).command, ExecCommand::Shell);
         assert_eq!(
             usage_error(&["--d"]).message,
             "option '--d' is ambiguous; possibilities: '--directory' '--dry-run'"
@@ -329,17 +347,38 @@ mod tests {
 
     #[test]
     fn words_after_exec_are_the_commands() {
-        let r = request(&["-d", "--exec", "grep", "--s", "-d", "x"]);
-        let exec = r.exec.expect("exec mode");
         assert_eq!(
-            exec.command,
-            ExecCommand::Argv(["grep", "--s", "-d", "x"].map(OsString::from).to_vec())
+            exec(&["-d", "--exec", "grep", "--s", "-d", "x"]).command,
+            argv("grep", &["--s", "-d", "x"])
         );
-        let r = request(&["--exec", "--", "ls", "-l"]);
         assert_eq!(
-            r.exec.expect("exec mode").command,
-            ExecCommand::Argv(["ls", "-l"].map(OsString::from).to_vec())
+            exec(&["--exec", "--", "ls", "-l"]).command,
+            argv("ls", &["-l"])
         );
+        assert_eq!(exec(&["--exec", "--", "--"]).command, argv("--", &[]));
+        assert_eq!(
+            usage_error(&["--exec", "--"]).message,
+            "option '--exec' requires a command"
+        );
+    }
+
+    #[test]
+    fn exec_mode_has_one_template_and_its_path() {
+        let e = exec(&["-d", "--cd", "--export-tmpdir", "aXXX", "--exec", "true"]);
+        assert_eq!(e.template, Some("aXXX".into()));
+        assert_eq!(
+            e.path,
+            ExecPath::Directory {
+                cd: true,
+                export_tmpdir: true
+            }
+        );
+        let e = exec(&["--anonymous", "--keep-on-failure", "--exec", "true"]);
+        assert_eq!(
+            (e.template, e.path, e.keep_on_failure),
+            (None, ExecPath::Anonymous, true)
+        );
+        assert_eq!(exec(&["--exec", "true"]).path, ExecPath::File);
     }
 
     #[test]
@@ -362,6 +401,7 @@ mod tests {
             "option '--directory' doesn't allow an argument"
         );
         assert!(!usage_error(&["-z"]).exec_mode);
+        assert_eq!(usage_error(&["-z"]).outcome(), Outcome::Failure);
     }
 
     #[test]
@@ -376,17 +416,19 @@ mod tests {
             &["-z", "--exe", "true"],
         ] {
             assert!(usage_error(words).exec_mode, "{words:?}");
+            assert_eq!(usage_error(words).outcome(), Outcome::ExecFailed);
         }
         assert!(!usage_error(&["--keep-on-failure"]).exec_mode);
     }
 
     #[test]
     fn shell_implies_directory_and_cd() {
-        let r = request(&["--shell", "-p", "x", "work.XXXX"]);
-        assert_eq!(r.kind, Kind::Directory);
-        let exec = r.exec.expect("exec mode");
-        assert_eq!(exec.command, ExecCommand::Shell);
-        assert!(exec.cd);
+        let e = exec(&["--shell", "-p", "x", "work.XXXX"]);
+        assert_eq!(e.kind(), Kind::Directory);
+        assert_eq!(e.command, ExecCommand::Shell);
+        assert!(e.cd());
+        assert_eq!(mktemp(&["-d"]).kind, Kind::Directory);
+        assert_eq!(mktemp(&[]).kind, Kind::File);
     }
 
     #[test]
