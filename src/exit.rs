@@ -183,7 +183,7 @@ pub fn plain(text: &str) -> String {
     text.replace('`', "")
 }
 
-/// The table as `--help` shows it: one block per mode, the meanings wrapped so that no line is
+/// The table as `--help` shows it: one block per mode, a blank line between, the meanings wrapped so that no line is
 /// longer than `width` (unless one word is). Ends with a newline.
 pub fn render_plain(width: usize) -> String {
     let column = STATUS_TABLE
@@ -196,6 +196,9 @@ pub fn render_plain(width: usize) -> String {
     let mut mode = None;
     for row in STATUS_TABLE {
         if mode != Some(row.mode) {
+            if mode.is_some() {
+                out.push('\n');
+            }
             mode = Some(row.mode);
             out.push_str(match row.mode {
                 StatusMode::Mktemp => "Exit status:\n",
@@ -306,7 +309,10 @@ mod tests {
         let text = render_plain(92);
         assert!(text.lines().all(|l| l.len() <= 92), "{text}");
         assert!(text.starts_with("Exit status:\n  0 "), "{text}");
-        assert!(text.contains("\nExit status with --exec:\n  N "), "{text}");
+        assert!(
+            text.contains("\n\nExit status with --exec:\n  N "),
+            "{text}"
+        );
         let words = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
         for row in STATUS_TABLE {
             let meaning = words(&plain(row.meaning)).join(" ");

@@ -16,6 +16,8 @@
 
 use clap::{Arg, ArgAction, Command, ValueHint, value_parser};
 
+use crate::exit;
+
 /// The ids under which [`command`] stores each argument in clap's matches.
 pub mod id {
     /// `-d`/`--directory`.
@@ -60,11 +62,7 @@ If TEMPLATE is not given, use tmp.XXXXXXXXXX and --tmpdir is implied. TEMPLATE m
 at least 3 consecutive X's (unless -t is given: then it may be a BSD prefix).
 
 With --exec, the path is removed when CMD ends, however it ends, without following symlinks;
-if rtmp itself is killed (SIGKILL), a guardian process removes it once CMD has exited.
-
-Exit status: 0 on success, 1 on failure. With --exec: the command's status; 125 if rtmp
-fails before the command runs, 126 if the command cannot be run, 127 if it is not found;
-if the command dies of a signal, rtmp dies of the same signal after removing the path.";
+if rtmp itself is killed (SIGKILL), a guardian process removes it once CMD has exited.";
 
 /// The examples that close `--help`.
 const LONG_HELP_EXAMPLES: &str = "\
@@ -78,13 +76,19 @@ Examples:
   rtmp --shell                        a shell in a new directory, removed when the
                                       shell exits";
 
+/// The width the exit-status table of `--help` is wrapped to, like the text around it.
+const LONG_HELP_WIDTH: usize = 92;
+
 /// rtmp's command line.
 ///
 /// Output: the clap [`Command`], not yet built. Long help (`--help`) shows each option's full
-/// text, then notes, the exit statuses and examples;
+/// text, then notes, the exit statuses (rendered from [`exit::STATUS_TABLE`]) and examples;
 /// short help (`-h`) shows one line per option.
 pub fn command() -> Command {
-    let after_long_help = format!("{LONG_HELP_NOTES}\n\n{LONG_HELP_EXAMPLES}");
+    let after_long_help = format!(
+        "{LONG_HELP_NOTES}\n\n{}\n{LONG_HELP_EXAMPLES}",
+        exit::render_plain(LONG_HELP_WIDTH)
+    );
     Command::new("rtmp")
         .version(env!("CARGO_PKG_VERSION"))
         .about("Create a temporary file or directory, safely, and print its name.")

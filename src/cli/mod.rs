@@ -432,6 +432,13 @@ mod tests {
     }
 
     #[test]
+    fn long_help_shows_the_status_table() {
+        let help = help_text(true);
+        assert!(help.contains(&crate::exit::render_plain(92)), "{help}");
+        assert!(!help_text(false).contains("Exit status"));
+    }
+
+    #[test]
     fn help_and_version_actions() {
         assert_eq!(parse_words(&["-h"]), Ok(Action::Help { long: false }));
         assert_eq!(parse_words(&["--help"]), Ok(Action::Help { long: true }));
