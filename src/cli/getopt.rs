@@ -32,6 +32,9 @@ const GNU_LONG_OPTIONS: &[&str] = &[
     "version",
 ];
 
+/// rtmp's short options that take a value (`-p DIR`).
+const SHORT_WITH_VALUE: &[u8] = b"p";
+
 /// True when `args` (before a `--`) holds `--exec` or `--shell`, or a prefix of one that getopt
 /// would accept: usage errors then exit 125, as GNU `env`/`timeout` do for their own failures.
 pub fn mentions_exec(args: &[OsString]) -> bool {
@@ -55,6 +58,19 @@ fn spells_long(word: &[u8], name: &str, min_len: usize) -> bool {
     flag.len() >= min_len && full.as_bytes().starts_with(flag)
 }
 
+/// True when the short-option word `word` (`-dp`, not `-pDIR`) ends with an option whose value
+/// is therefore the next word. getopt reads a cluster left to right, and the first option that
+/// takes a value takes the rest of the word: `-pp` is `-p` with DIR `p`.
+fn short_cluster_takes_next_word(word: &[u8]) -> bool {
+    let Some(cluster) = word.strip_prefix(b"-") else {
+        return false;
+    };
+    match cluster.iter().position(|b| SHORT_WITH_VALUE.contains(b)) {
+        Some(i) => i + 1 == cluster.len(),
+        None => false,
+    }
+}
+
 /// Keeps GNU's meaning of long-option prefixes that rtmp's own options would make ambiguous:
 /// `--s` is `--suffix` in every script written for GNU mktemp, even though rtmp also has
 /// `--shell`. A prefix that is ambiguous for GNU too (`--d`) is left for clap to refuse (and
@@ -75,7 +91,7 @@ pub fn resolve_gnu_prefixes(args: Vec<OsString>, command: &Command) -> Vec<OsStr
         }
         let Some(rest) = bytes.strip_prefix(b"--") else {
             // `-p DIR` (also at the end of a cluster, `-dp DIR`): DIR is not an option.
-            let takes_value = bytes.len() > 1 && bytes[0] == b'-' && bytes.ends_with(b"p");
+            let takes_value = short_cluster_takes_next_word(bytes);
             out.push(word);
             if takes_value {
                 out.extend(words.next());
@@ -224,6 +240,24 @@ mod tests {
         assert_eq!(resolved(&["--s", "--s"]), words(&["--suffix", "--s"]));
         assert_eq!(resolved(&["--", "--s"]), words(&["--", "--s"]));
         assert_eq!(resolved(&["--exe", "--s"]), words(&["--exe", "--s"]));
+    }
+
+    #[test]
+    fn an_attached_value_ends_the_cluster() {
+        // getopt: `-pp` is -p with DIR `p`, so the next word is an option again.
+        assert_eq!(
+            resolved(&["-pp", "--s", ".x"]),
+            words(&["-pp", "--suffix", ".x"])
+        );
+        assert_eq!(
+            resolved(&["-dpp", "--s", ".x"]),
+            words(&["-dpp", "--suffix", ".x"])
+        );
+        assert!(short_cluster_takes_next_word(b"-p"));
+        assert!(short_cluster_takes_next_word(b"-uqp"));
+        assert!(!short_cluster_takes_next_word(b"-pd"));
+        assert!(!short_cluster_takes_next_word(b"-"));
+        assert!(!short_cluster_takes_next_word(b"aXXp"));
     }
 
     #[test]
