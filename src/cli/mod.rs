@@ -9,9 +9,13 @@
 //! - `args.rs`: the clap definition, also the source of `--help`, the man page and the
 //!   completions;
 //! - `getopt.rs`: getopt's behaviour around clap (prefixes before, error wording after);
-//! - this file: [`parse`], and the rules that combine options into a request.
+//! - this file: [`parse`] and the rules that combine options into a
+//!   [`Request`] (`--exec` takes one template, `--cd` needs `-d`, ...),
+//!   [`help_text`], and [`args_from_c_main`], the arguments as the C runtime passes them.
 //!
-//! clap is used by this module only; the rest of rtmp sees plain data.
+//! Invariants: clap is used by this module only, and the rest of rtmp sees plain data; every
+//! argument stays bytes (`OsString`) from `argv` to the request; no input makes [`parse`]
+//! panic (the `parse_args` fuzz target checks it).
 
 use std::ffi::{CStr, OsString, c_char, c_int};
 use std::os::unix::ffi::OsStringExt;
@@ -22,7 +26,7 @@ use crate::exit::Outcome;
 use crate::request::{Exec, ExecCommand, ExecPath, Kind, Location, Mktemp, Mode, Request, Tmpdir};
 
 pub mod args;
-pub mod getopt;
+mod getopt;
 
 use args::id;
 
