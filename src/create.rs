@@ -22,17 +22,9 @@ use std::path::{Path, PathBuf};
 
 use crate::errors::os_error_text;
 use crate::quote::quote;
+use crate::request::Kind;
 use crate::sys::fs::open_unnamed_file;
 use crate::template::Plan;
-
-/// What to create.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A regular file, mode 0600 minus umask.
-    File,
-    /// A directory, mode 0700 minus umask.
-    Directory,
-}
 
 /// A created (or, in a dry run, chosen) name.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,10 @@
 //! Turning OS errors into the text GNU tools print.
+//!
+//! GNU tools end a failure message with `strerror(errno)`; Rust's `io::Error` prints the same
+//! text plus ` (os error N)`. Messages in rtmp go through [`os_error_text`] so that they match
+//! GNU's byte for byte (C locale). Error *types* live with the code that fails
+//! ([`crate::create::CreateError`], [`crate::template::TemplateError`],
+//! [`crate::cli::UsageError`]); this module only formats.
 
 use std::io;
 

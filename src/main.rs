@@ -1,30 +1,46 @@
-//! rtmp's entry point: parse, dispatch, turn the outcome into an exit status.
+//! rtmp's entry point: the C `main`, which reads the arguments, dispatches to a mode and turns
+//! the [`Outcome`] into an exit status or a re-raised signal.
 //!
 //! rtmp defines the C `main` itself (`no_main`) so that Rust's runtime does not set SIGPIPE to
 //! "ignore" before `main`: like GNU mktemp, rtmp then keeps the SIGPIPE disposition it was
-//! started with, and so does the child it runs with `--exec` (SPEC.md C: the child starts with
-//! the caller's signal dispositions). std still collects the arguments on Linux.
+//! started with, and so does the child it runs with `--exec`, which starts with the caller's
+//! signal dispositions (README, "Design" and "Signals in `--exec` mode"). The arguments come
+//! from the `argc`/`argv` that `main` receives: without std's `main`, std's `args_os()` is
+//! filled only on glibc and macOS.
+//!
+//! Invariants: this file knows no parser (clap stays in `rtmp::cli`) and decides no exit
+//! status (`rtmp::exit` does); it writes only help, version and usage errors.
 #![no_main]
 
-use std::ffi::OsString;
-use std::os::raw::{c_char, c_int};
+use std::ffi::{OsString, c_char, c_int};
 
-use clap::CommandFactory;
-use rtmp::cli::{self, Action, Cli};
+use rtmp::cli::{self, Action};
 use rtmp::errors::os_error_text;
+use rtmp::exit::{Outcome, Termination};
 use rtmp::output::{warn, write_stdout};
-use rtmp::status::{Outcome, Termination};
+use rtmp::request::Mode;
 
 /// The process entry point, called by the C runtime.
+///
+/// # Safety
+///
+/// `argv` must hold `argc` pointers to NUL-terminated strings, as the C runtime passes them
+/// (C11 5.1.2.2.1); nothing but the C runtime calls this function.
 #[unsafe(no_mangle)]
-pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
-    match run(std::env::args_os().skip(1).collect()).termination() {
+pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    // SAFETY: the C runtime calls `main` with `argc` pointers to NUL-terminated strings in
+    // `argv`, alive for the whole process (this function's contract).
+    let args = unsafe { cli::args_from_c_main(argc, argv) };
+    match dispatch(args).termination() {
         Termination::Exit(code) => c_int::from(code),
         Termination::Signal(sig) => rtmp::supervise::die_of_signal(sig),
     }
 }
 
-fn run(args: Vec<OsString>) -> Outcome {
+/// Parses `args` (without the program name) and carries out what they ask for: help, version,
+/// mktemp mode or `--exec` mode. A usage error is reported as GNU tools do (`rtmp: MESSAGE` and
+/// the `--help` hint on stderr).
+fn dispatch(args: Vec<OsString>) -> Outcome {
     let action = match cli::parse(args) {
         Ok(action) => action,
         Err(e) => {
@@ -33,31 +49,21 @@ fn run(args: Vec<OsString>) -> Outcome {
                 &mut std::io::stderr(),
                 b"Try 'rtmp --help' for more information.\n",
             );
-            return if e.exec_mode {
-                Outcome::ExecFailed
-            } else {
-                Outcome::Failure
-            };
+            return e.outcome();
         }
     };
     match action {
-        Action::Help { long } => {
-            let mut command = Cli::command();
-            let text = if long {
-                command.render_long_help()
-            } else {
-                command.render_help()
-            };
-            print_or_fail(text.to_string().as_bytes())
-        }
+        Action::Help { long } => print_or_fail(cli::help_text(long).as_bytes()),
         Action::Version => {
             print_or_fail(format!("rtmp {}\n", env!("CARGO_PKG_VERSION")).as_bytes())
         }
         Action::Create(request) => {
             let env_tmpdir = std::env::var_os("TMPDIR");
-            match &request.exec {
-                None => rtmp::mktemp::run(&request, env_tmpdir.as_deref()),
-                Some(_) => rtmp::exec::run_exec(&request, env_tmpdir.as_deref()),
+            match &request.mode {
+                Mode::Mktemp(mktemp) => {
+                    rtmp::mktemp::create_and_print(&request, mktemp, env_tmpdir.as_deref())
+                }
+                Mode::Exec(exec) => rtmp::exec::run_exec(&request, exec, env_tmpdir.as_deref()),
             }
         }
     }

@@ -2,7 +2,7 @@
 //! exact name pattern to create.
 //!
 //! This module is pure: it does no I/O and reads no environment (the caller passes `$TMPDIR`).
-//! The checks run in GNU coreutils' order (`mktemp.c`, 9.x; SPEC.md A2) and the first failure
+//! The checks run in GNU coreutils' order (`mktemp.c`, 9.x) and the first failure
 //! wins, with GNU's message. Everything is bytes: templates, suffixes and directories may hold any
 //! byte but NUL.
 
@@ -115,7 +115,8 @@ impl fmt::Display for TemplateError {
 
 impl std::error::Error for TemplateError {}
 
-/// Plans one template, following SPEC.md A2 and B.
+/// Plans one template, following GNU `mktemp` (coreutils `mktemp.c`, 9.x) and BSD's `-t PREFIX`
+/// (README, "Differences from GNU and BSD mktemp").
 ///
 /// Inputs: TEMPLATE (`None` for GNU's default `tmp.XXXXXXXXXX` in the tmpdir), the last
 /// `--suffix`, and the location options. Output: the [`Plan`], or the first rule it breaks.
@@ -161,7 +162,8 @@ pub fn plan(
     let (full, suffix_start, x_count) = if x_count >= MIN_X_COUNT {
         (full, suffix_start, x_count)
     } else if location.t_option && !template.is_empty() && !template.contains(&b'/') {
-        // BSD `-t PREFIX`: the whole TEMPLATE is a prefix (SPEC.md B).
+        // BSD `-t PREFIX`: the whole TEMPLATE is a prefix (README, "Differences from GNU and BSD
+        // mktemp").
         let mut bsd = template.to_vec();
         bsd.push(b'.');
         bsd.extend(std::iter::repeat_n(b'X', BSD_PREFIX_X_COUNT));
@@ -207,7 +209,7 @@ fn split(joined: Vec<u8>, name_len: usize, suffix_start: usize, x_count: usize) 
     }
 }
 
-/// The directory GNU picks (SPEC.md A2 rule 5). With `-t`, `$TMPDIR` beats `-p`.
+/// The directory GNU picks (`mktemp.c`; man page, OPTIONS). With `-t`, `$TMPDIR` beats `-p`.
 fn tmpdir<'a>(location: &Location<'a>) -> &'a [u8] {
     let non_empty = |v: Option<&'a OsStr>| v.map(OsStr::as_bytes).filter(|b| !b.is_empty());
     let (first, second) = if location.t_option {
@@ -255,7 +257,7 @@ mod tests {
     }
 
     /// Plans and renders the template (X's kept) or the error message.
-    fn run(template: Option<&str>, suffix: Option<&str>, loc: Location<'_>) -> String {
+    fn render(template: Option<&str>, suffix: Option<&str>, loc: Location<'_>) -> String {
         match plan(template.map(o), suffix.map(o), &loc) {
             Ok(p) => p.template().to_string_lossy().into_owned(),
             Err(e) => format!("error: {e}"),
@@ -263,7 +265,7 @@ mod tests {
     }
 
     fn plain(template: &str) -> String {
-        run(Some(template), None, Location::default())
+        render(Some(template), None, Location::default())
     }
 
     fn tmpdir_opt<'a>(dir: Option<&'a str>, env: Option<&'a str>) -> Location<'a> {
@@ -290,7 +292,7 @@ mod tests {
         assert_eq!(p.x_count, 10);
         assert_eq!(p.suffix, "");
         assert_eq!(
-            run(
+            render(
                 None,
                 None,
                 Location {
@@ -320,7 +322,7 @@ mod tests {
             env_tmpdir: Some(o("/nope")),
             ..Location::default()
         };
-        assert_eq!(run(Some("fooXXX"), None, loc), "fooXXX");
+        assert_eq!(render(Some("fooXXX"), None, loc), "fooXXX");
     }
 
     #[test]
@@ -343,11 +345,11 @@ mod tests {
     #[test]
     fn suffix_option_requires_trailing_x() {
         assert_eq!(
-            run(Some("aXXXXb"), Some(""), Location::default()),
+            render(Some("aXXXXb"), Some(""), Location::default()),
             "error: with --suffix, template 'aXXXXb' must end in X"
         );
         assert_eq!(
-            run(Some(""), Some(".txt"), Location::default()),
+            render(Some(""), Some(".txt"), Location::default()),
             "error: with --suffix, template '' must end in X"
         );
     }
@@ -357,7 +359,7 @@ mod tests {
         let p = plan(Some(o("aXXXX")), Some(o("X")), &Location::default()).expect("plans");
         assert_eq!((p.x_count, p.suffix.as_os_str()), (4, o("X")));
         assert_eq!(
-            run(Some("aXX"), Some("X"), Location::default()),
+            render(Some("aXX"), Some("X"), Location::default()),
             "error: too few X's in template 'aXX'"
         );
     }
@@ -365,7 +367,7 @@ mod tests {
     #[test]
     fn suffix_with_slash_is_refused_unless_trailing() {
         assert_eq!(
-            run(Some("aXXXX"), Some("/b"), Location::default()),
+            render(Some("aXXXX"), Some("/b"), Location::default()),
             "error: invalid suffix '/b', contains directory separator"
         );
         assert_eq!(
@@ -373,11 +375,11 @@ mod tests {
             "error: invalid suffix '/b', contains directory separator"
         );
         assert_eq!(
-            run(Some("aXXXX"), Some("b/"), Location::default()),
+            render(Some("aXXXX"), Some("b/"), Location::default()),
             "aXXXXb/"
         );
         assert_eq!(
-            run(Some("aXXXX"), Some("//"), Location::default()),
+            render(Some("aXXXX"), Some("//"), Location::default()),
             "error: invalid suffix '//', contains directory separator"
         );
     }
@@ -393,15 +395,15 @@ mod tests {
     #[test]
     fn tmpdir_option_chooses_dir_then_env_then_tmp() {
         assert_eq!(
-            run(Some("fooXXX"), None, tmpdir_opt(Some("sub"), Some("env"))),
+            render(Some("fooXXX"), None, tmpdir_opt(Some("sub"), Some("env"))),
             "sub/fooXXX"
         );
         assert_eq!(
-            run(Some("fooXXX"), None, tmpdir_opt(Some(""), Some("env"))),
+            render(Some("fooXXX"), None, tmpdir_opt(Some(""), Some("env"))),
             "env/fooXXX"
         );
         assert_eq!(
-            run(Some("fooXXX"), None, tmpdir_opt(None, Some(""))),
+            render(Some("fooXXX"), None, tmpdir_opt(None, Some(""))),
             "/tmp/fooXXX"
         );
     }
@@ -409,36 +411,39 @@ mod tests {
     #[test]
     fn t_option_prefers_env_over_dir() {
         assert_eq!(
-            run(Some("fooXXX"), None, t_opt(Some("no/such"), Some("."))),
+            render(Some("fooXXX"), None, t_opt(Some("no/such"), Some("."))),
             "./fooXXX"
         );
         assert_eq!(
-            run(Some("fooXXX"), None, t_opt(Some("sub"), Some(""))),
+            render(Some("fooXXX"), None, t_opt(Some("sub"), Some(""))),
             "sub/fooXXX"
         );
-        assert_eq!(run(Some("fooXXX"), None, t_opt(None, None)), "/tmp/fooXXX");
+        assert_eq!(
+            render(Some("fooXXX"), None, t_opt(None, None)),
+            "/tmp/fooXXX"
+        );
     }
 
     #[test]
     fn join_strips_trailing_slashes_but_keeps_root() {
         assert_eq!(
-            run(Some("fooXXX"), None, tmpdir_opt(Some("sub//"), None)),
+            render(Some("fooXXX"), None, tmpdir_opt(Some("sub//"), None)),
             "sub/fooXXX"
         );
         assert_eq!(
-            run(Some("fooXXX"), None, tmpdir_opt(Some("/"), None)),
+            render(Some("fooXXX"), None, tmpdir_opt(Some("/"), None)),
             "/fooXXX"
         );
         assert_eq!(
-            run(Some("fooXXX"), None, tmpdir_opt(Some("//"), None)),
+            render(Some("fooXXX"), None, tmpdir_opt(Some("//"), None)),
             "//fooXXX"
         );
         assert_eq!(
-            run(Some("fooXXX"), None, tmpdir_opt(Some("."), None)),
+            render(Some("fooXXX"), None, tmpdir_opt(Some("."), None)),
             "./fooXXX"
         );
         assert_eq!(
-            run(Some("./fooXXX"), None, tmpdir_opt(Some("sub"), None)),
+            render(Some("./fooXXX"), None, tmpdir_opt(Some("sub"), None)),
             "sub/./fooXXX"
         );
     }
@@ -446,11 +451,11 @@ mod tests {
     #[test]
     fn tmpdir_allows_slashes_but_not_absolute() {
         assert_eq!(
-            run(Some("a/bXXXX"), None, tmpdir_opt(Some("."), None)),
+            render(Some("a/bXXXX"), None, tmpdir_opt(Some("."), None)),
             "./a/bXXXX"
         );
         assert_eq!(
-            run(Some("/bXXXX"), None, tmpdir_opt(Some("a"), None)),
+            render(Some("/bXXXX"), None, tmpdir_opt(Some("a"), None)),
             "error: invalid template, '/bXXXX'; with --tmpdir, it may not be absolute"
         );
     }
@@ -458,11 +463,11 @@ mod tests {
     #[test]
     fn t_option_refuses_directory_separator() {
         assert_eq!(
-            run(Some("aXXX/"), Some("b"), t_opt(None, None)),
+            render(Some("aXXX/"), Some("b"), t_opt(None, None)),
             "error: with --suffix, template 'aXXX/' must end in X"
         );
         assert_eq!(
-            run(Some("a/bXXXX"), None, t_opt(None, None)),
+            render(Some("a/bXXXX"), None, t_opt(None, None)),
             "error: invalid template, 'a/bXXXX', contains directory separator"
         );
     }
@@ -470,24 +475,24 @@ mod tests {
     #[test]
     fn t_prefix_is_bsd_spelling() {
         assert_eq!(
-            run(Some("build"), None, t_opt(None, Some("/x"))),
+            render(Some("build"), None, t_opt(None, Some("/x"))),
             "/x/build.XXXXXXXXXX"
         );
         assert_eq!(
-            run(Some("fooXXb"), None, t_opt(None, None)),
+            render(Some("fooXXb"), None, t_opt(None, None)),
             "/tmp/fooXXb.XXXXXXXXXX"
         );
         assert_eq!(
-            run(Some("aXX"), Some(".txt"), t_opt(None, None)),
+            render(Some("aXX"), Some(".txt"), t_opt(None, None)),
             "/tmp/aXX.XXXXXXXXXX.txt"
         );
         // With a slash, GNU's error stands; an empty prefix is still an error.
         assert_eq!(
-            run(Some("a/bXX"), None, t_opt(None, None)),
+            render(Some("a/bXX"), None, t_opt(None, None)),
             "error: too few X's in template 'a/bXX'"
         );
         assert_eq!(
-            run(Some(""), None, t_opt(None, None)),
+            render(Some(""), None, t_opt(None, None)),
             "error: too few X's in template ''"
         );
     }
@@ -501,7 +506,7 @@ mod tests {
         );
         // Too few X's (rule 4) before absolute-with-tmpdir (rule 5).
         assert_eq!(
-            run(Some("/aXX"), None, tmpdir_opt(Some("d"), None)),
+            render(Some("/aXX"), None, tmpdir_opt(Some("d"), None)),
             "error: too few X's in template '/aXX'"
         );
     }

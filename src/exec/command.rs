@@ -12,9 +12,9 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::Command;
 
 use super::target::Target;
-use crate::cli::{Exec, ExecCommand};
 use crate::guardian::Guardian;
 use crate::output::warn;
+use crate::request::{Exec, ExecCommand};
 use crate::supervise::child::ChildSetup;
 
 /// The placeholder replaced by the path in CMD and its ARGs (as `fd -x` and `find -exec`).
@@ -33,13 +33,10 @@ pub(super) struct ChildSpec {
 /// `--export-tmpdir`; the anonymous file's descriptor inherited; the guardian told the pid.
 /// With `--shell` on a terminal, says which directory goes away.
 pub(super) fn child_spec(exec: &Exec, target: &Target, guardian: Option<&Guardian>) -> ChildSpec {
-    let words = match &exec.command {
-        ExecCommand::Argv(words) => words.clone(),
-        ExecCommand::Shell => vec![user_shell()],
-    };
+    let words = exec.command.words().unwrap_or_else(|| vec![user_shell()]);
     // With --cd the child runs elsewhere, so a relative path would point nowhere.
     let path = match target {
-        Target::Named(created, _) if exec.cd => created.absolute.clone().into_os_string(),
+        Target::Named(created, _) if exec.cd() => created.absolute.clone().into_os_string(),
         Target::Named(created, _) => created.path.clone(),
         Target::Anonymous(fd) => OsString::from(format!("/dev/fd/{}", fd.as_raw_fd())),
     };
@@ -49,7 +46,7 @@ pub(super) fn child_spec(exec: &Exec, target: &Target, guardian: Option<&Guardia
             path.to_string_lossy()
         ));
     }
-    let mut words = substitute(&words, &path, !exec.cd);
+    let mut words = substitute(&words, &path, !exec.cd());
     let program = if words.is_empty() {
         OsString::new()
     } else {
@@ -57,10 +54,10 @@ pub(super) fn child_spec(exec: &Exec, target: &Target, guardian: Option<&Guardia
     };
     let mut command = Command::new(program);
     command.args(words).env("RTMP_PATH", &path);
-    if exec.export_tmpdir {
+    if exec.export_tmpdir() {
         command.env("TMPDIR", &path);
     }
-    if exec.cd {
+    if exec.cd() {
         command.current_dir(&path);
     }
     let setup = ChildSetup {

@@ -19,25 +19,22 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io;
 
-use crate::cli::{Exec, Request};
 use crate::errors::os_error_text;
+use crate::exit::Outcome;
 use crate::guardian::Guardian;
 use crate::output::warn;
-use crate::status::Outcome;
+use crate::request::{Exec, Request};
 use crate::supervise::{ChildEnd, SpawnError, Supervisor};
 use command::child_spec;
 use target::{Target, make_target};
 
-/// Runs `--exec` mode for `request` (which must have `exec` set).
+/// Runs `--exec` mode: `request`'s shared part (suffix, location, `-q`) and its `exec` part.
 ///
 /// Output: [`Outcome::ChildExited`] with the child's status, [`Outcome::Signaled`] if it died
 /// of a signal (or rtmp got one before it started), [`Outcome::ExecFailed`],
 /// [`Outcome::CannotRun`] or [`Outcome::NotFound`] for rtmp's own failures. Every failure is
 /// reported on stderr as `rtmp: ...`.
-pub fn run_exec(request: &Request, env_tmpdir: Option<&OsStr>) -> Outcome {
-    let Some(exec) = &request.exec else {
-        return Outcome::ExecFailed;
-    };
+pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> Outcome {
     let mut supervisor = match Supervisor::install() {
         Ok(s) => s,
         Err(e) => {

@@ -10,9 +10,8 @@ use std::fmt;
 use std::os::fd::OwnedFd;
 
 use crate::cleanup::Pinned;
-use crate::cli::{Exec, Request};
 use crate::create::{CreateError, Created, create, create_anonymous};
-use crate::mktemp::plans;
+use crate::request::{Exec, Request};
 use crate::template::TemplateError;
 
 /// What `--exec` made for the child.
@@ -30,9 +29,6 @@ pub(super) enum TargetError {
     Template(TemplateError),
     /// Creation (or pinning) failed: reported unless `-q`.
     Create(CreateError),
-    /// The request named no template to plan. The parser always supplies one (the default
-    /// template), so this is never reached; it is reported with no message.
-    NoTemplate,
 }
 
 impl TargetError {
@@ -41,7 +37,6 @@ impl TargetError {
         match self {
             TargetError::Template(_) => true,
             TargetError::Create(_) => !quiet,
-            TargetError::NoTemplate => false,
         }
     }
 }
@@ -51,7 +46,6 @@ impl fmt::Display for TargetError {
         match self {
             TargetError::Template(e) => e.fmt(f),
             TargetError::Create(e) => e.fmt(f),
-            TargetError::NoTemplate => f.write_str("no template"),
         }
     }
 }
@@ -64,21 +58,17 @@ pub(super) fn make_target(
     exec: &Exec,
     env_tmpdir: Option<&OsStr>,
 ) -> Result<Target, TargetError> {
-    let plan = match plans(request, env_tmpdir).into_iter().next() {
-        Some(Ok(plan)) => plan,
-        Some(Err(e)) => return Err(TargetError::Template(e)),
-        None => return Err(TargetError::NoTemplate),
-    };
-    let created = if exec.anonymous {
+    let plan = request
+        .plan(exec.template.as_deref(), env_tmpdir)
+        .map_err(TargetError::Template)?;
+    let created = if exec.anonymous() {
         create_anonymous(&plan).map(Target::Anonymous)
     } else {
-        create(&plan, request.kind, false).and_then(|created| {
-            match Pinned::new(&created.absolute) {
-                Ok(pinned) => Ok(Target::Named(created, pinned)),
-                Err(e) => {
-                    let _ = created.remove_fresh();
-                    Err(CreateError::new(request.kind, &plan, e))
-                }
+        create(&plan, exec.kind(), false).and_then(|created| match Pinned::new(&created.absolute) {
+            Ok(pinned) => Ok(Target::Named(created, pinned)),
+            Err(e) => {
+                let _ = created.remove_fresh();
+                Err(CreateError::new(exec.kind(), &plan, e))
             }
         })
     };
@@ -88,7 +78,7 @@ pub(super) fn make_target(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::create::Kind;
+    use crate::request::Kind;
     use crate::template::{Location, plan};
     use std::ffi::OsStr;
     use std::io;
@@ -102,7 +92,6 @@ mod tests {
         let cases = [
             (TargetError::Template(template), true, true),
             (TargetError::Create(create), true, false),
-            (TargetError::NoTemplate, false, false),
         ];
         for (err, loud, quiet) in cases {
             assert_eq!(err.is_reported(false), loud, "{err:?}");

@@ -23,7 +23,7 @@ use nix::unistd::{self, Pid};
 
 use super::protocol::{self, Message};
 use crate::cleanup::{Pinned, remove_entry};
-use crate::status::{Outcome, Termination};
+use crate::exit::{Outcome, Termination};
 use crate::sys::signal::{self, Disposition};
 use crate::sys::{fs, process};
 

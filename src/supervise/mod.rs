@@ -51,7 +51,7 @@ use signal_hook::iterator::exfiltrator::WithOrigin;
 use signal_hook::iterator::exfiltrator::origin::Origin;
 use signal_hook::low_level::siginfo::Cause;
 
-use crate::status::{Outcome, Termination};
+use crate::exit::{Outcome, Termination};
 use crate::sys::signal::{self, Disposition};
 use child::{CAUGHT_IN_CHILD, ChildSetup, SUPERVISOR_PID, Startup};
 
@@ -380,7 +380,7 @@ mod tests {
         io::Error::from_raw_os_error(errno)
     }
 
-    /// Every spawn error maps to its status; the table of statuses is `crate::status`'s.
+    /// Every spawn error maps to its status; the table of statuses is `crate::exit`'s.
     #[test]
     fn spawn_errors_map_to_outcomes() {
         let table = [

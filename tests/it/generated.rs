@@ -1,5 +1,5 @@
 //! The man page and the shell completions are generated from the clap definition the binary
-//! uses (`rtmp::cli::Cli`), and committed. This test fails when a committed file differs from
+//! uses (`rtmp::cli::args::command`), and committed. This test fails when a committed file differs from
 //! what the definition generates now. Regenerate them with:
 //!
 //! ```sh
@@ -8,40 +8,13 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::CommandFactory;
 use clap_complete::Shell;
-use rtmp::cli::Cli;
+use rtmp::cli::args::command;
+use rtmp::exit::{STATUS_TABLE, Status, StatusMode};
 
-/// The extra man page sections, in roff. Kept here, beside the generator, so that the page has
-/// one source.
-const MAN_EXTRA: &str = r#".SH "EXIT STATUS"
-Without \fB\-\-exec\fR:
-.TP
-.B 0
-the file or directory was created (or, with \fB\-u\fR, a name was found) and printed.
-.TP
-.B 1
-anything failed: a usage error, a bad template, a creation error, or a write error on
-standard output. Nothing is left behind.
-.PP
-With \fB\-\-exec\fR:
-.TP
-.I N
-the exit status of CMD.
-.TP
-.B 125
-rtmp itself failed: a usage error on a command line with \fB\-\-exec\fR, a bad template, a
-creation error, or the path could not be removed after CMD succeeded.
-.TP
-.B 126
-CMD was found but could not be run.
-.TP
-.B 127
-CMD was not found.
-.PP
-If CMD dies of signal \fIN\fR, rtmp removes the path and then dies of the same signal, so a
-calling shell sees status 128+\fIN\fR and a loop stops on Ctrl\-C.
-.SH ENVIRONMENT
+/// The man page sections after EXIT STATUS, in roff. Kept here, beside the generator, so that
+/// the page has one source.
+const MAN_EXTRA: &str = r#".SH ENVIRONMENT
 .TP
 .B TMPDIR
 the directory for the default template, for \fB\-\-tmpdir\fR without DIR, and for
@@ -123,7 +96,7 @@ fn repo() -> PathBuf {
 }
 
 fn man_page() -> Vec<u8> {
-    let man = clap_mangen::Man::new(Cli::command()).date("2026-11-29");
+    let man = clap_mangen::Man::new(command()).date("2026-11-29");
     let mut out = Vec::new();
     man.render_title(&mut out).expect("render title");
     man.render_name_section(&mut out).expect("render name");
@@ -133,15 +106,56 @@ fn man_page() -> Vec<u8> {
         .expect("render description");
     man.render_options_section(&mut out)
         .expect("render options");
+    out.extend_from_slice(exit_status_section().as_bytes());
     out.extend_from_slice(MAN_EXTRA.as_bytes());
     man.render_version_section(&mut out)
         .expect("render version");
     out
 }
 
+/// The EXIT STATUS section, rendered from `rtmp::exit::STATUS_TABLE`: one tagged paragraph
+/// per status, under a line that names the mode.
+fn exit_status_section() -> String {
+    let mut out = String::from(".SH \"EXIT STATUS\"\n");
+    let mut mode = None;
+    for row in STATUS_TABLE {
+        if mode != Some(row.mode) {
+            if mode.is_some() {
+                out.push_str(".PP\n");
+            }
+            mode = Some(row.mode);
+            out.push_str(match row.mode {
+                StatusMode::Mktemp => "Without \\fB\\-\\-exec\\fR:\n",
+                StatusMode::Exec => "With \\fB\\-\\-exec\\fR:\n",
+            });
+        }
+        let tag = match row.status {
+            Status::Code(code) => format!(".B {code}"),
+            Status::Child => ".I N".to_owned(),
+            Status::Signal => ".BI \"signal \" N".to_owned(),
+        };
+        out.push_str(&format!(".TP\n{tag}\n{}\n", roff(row.meaning)));
+    }
+    out
+}
+
+/// `text` (the table's markup: `` `code` `` spans) in roff: code in bold, `-` and `\` escaped.
+fn roff(text: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in text.split('`').enumerate() {
+        let escaped = part.replace('\\', "\\e").replace('-', "\\-");
+        if i % 2 == 1 {
+            out.push_str(&format!("\\fB{escaped}\\fR"));
+        } else {
+            out.push_str(&escaped);
+        }
+    }
+    out
+}
+
 fn completion(shell: Shell) -> Vec<u8> {
     let mut out = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "rtmp", &mut out);
+    clap_complete::generate(shell, &mut command(), "rtmp", &mut out);
     if shell == Shell::Bash {
         out = bash_exec_completes_commands(out);
     }

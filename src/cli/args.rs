@@ -1,0 +1,291 @@
+//! The clap definition of rtmp's command line: every option, its help text and its value rules.
+//!
+//! This one [`Command`] is what the binary parses with, what `-h`/`--help` print, and what the
+//! man page and the shell completions are generated from (`tests/generated.rs`), so a change
+//! here reaches all of them. It is built with clap's builder API, not its derive: a derive
+//! needs a proc-macro crate, and proc-macro crates cannot be built with
+//! `-C target-feature=+crt-static`, which `.cargo/config.toml` applies to every crate of the
+//! host target (see the comment there).
+//!
+//! Invariants: arguments are read back by the ids in [`id`] only; every option that takes a
+//! value keeps the user's bytes (`OsString`, never UTF-8 checked); clap's own `--help` and
+//! `--version` flags are off, so that `-h`, `--help` and `-V` are plain flags that
+//! [`crate::cli::parse`] turns into actions. What this module does not know: GNU getopt's
+//! prefix rules and error wording (`getopt.rs`), and the rules that combine options into a
+//! request (`mod.rs`).
+
+use clap::{Arg, ArgAction, Command, ValueHint, value_parser};
+
+use crate::exit;
+
+/// The ids under which [`command`] stores each argument in clap's matches.
+pub mod id {
+    /// `-d`/`--directory`.
+    pub const DIRECTORY: &str = "directory";
+    /// `-u`/`--dry-run`.
+    pub const DRY_RUN: &str = "dry_run";
+    /// `-q`/`--quiet`.
+    pub const QUIET: &str = "quiet";
+    /// `--suffix=SUFF`.
+    pub const SUFFIX: &str = "suffix";
+    /// `-p DIR`.
+    pub const P: &str = "p";
+    /// `--tmpdir[=DIR]`.
+    pub const TMPDIR: &str = "tmpdir";
+    /// `-t`.
+    pub const T: &str = "t";
+    /// `--exec CMD [ARG]...`.
+    pub const EXEC: &str = "exec";
+    /// `--export-tmpdir`.
+    pub const EXPORT_TMPDIR: &str = "export_tmpdir";
+    /// `--keep-on-failure`.
+    pub const KEEP_ON_FAILURE: &str = "keep_on_failure";
+    /// `--cd`.
+    pub const CD: &str = "cd";
+    /// `--anonymous`.
+    pub const ANONYMOUS: &str = "anonymous";
+    /// `--shell`.
+    pub const SHELL: &str = "shell";
+    /// `-h`.
+    pub const SHORT_HELP: &str = "short_help";
+    /// `--help`.
+    pub const LONG_HELP: &str = "long_help";
+    /// `-V`/`--version`.
+    pub const VERSION: &str = "version";
+    /// The TEMPLATE operands.
+    pub const TEMPLATES: &str = "templates";
+}
+
+/// The text after the options in `--help`, before the exit statuses.
+const LONG_HELP_NOTES: &str = "\
+If TEMPLATE is not given, use tmp.XXXXXXXXXX and --tmpdir is implied. TEMPLATE must end in
+at least 3 consecutive X's (unless -t is given: then it may be a BSD prefix).
+
+With --exec, the path is removed when CMD ends, however it ends, without following symlinks;
+if rtmp itself is killed (SIGKILL), a guardian process removes it once CMD has exited.";
+
+/// The examples that close `--help`.
+const LONG_HELP_EXAMPLES: &str = "\
+Examples:
+  dir=$(rtmp -d) || exit 1            a private directory in $TMPDIR or /tmp
+  rtmp -p . build.XXXX --suffix=.log  a file build.????.log here
+  rtmp -d --exec tar -C {} -xf a.tar  unpack into a directory removed afterwards
+  rtmp -d --export-tmpdir --exec make test
+                                      every temporary file of the test run lands
+                                      inside, and is removed with it
+  rtmp --shell                        a shell in a new directory, removed when the
+                                      shell exits";
+
+/// The width the exit-status table of `--help` is wrapped to, like the text around it.
+const LONG_HELP_WIDTH: usize = 92;
+
+/// rtmp's command line.
+///
+/// Output: the clap [`Command`], not yet built. Long help (`--help`) shows each option's full
+/// text, then notes, the exit statuses (rendered from [`exit::STATUS_TABLE`]) and examples;
+/// short help (`-h`) shows one line per option.
+pub fn command() -> Command {
+    let after_long_help = format!(
+        "{LONG_HELP_NOTES}\n\n{}\n{LONG_HELP_EXAMPLES}",
+        exit::render_plain(LONG_HELP_WIDTH)
+    );
+    Command::new("rtmp")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Create a temporary file or directory, safely, and print its name.")
+        .long_about(
+            "Create a temporary file or directory, safely, and print its name.\n\
+             TEMPLATE must contain at least 3 consecutive 'X's in last component.\n\
+             With --exec, run a command with the new path and remove the path afterwards.",
+        )
+        .override_usage(
+            "rtmp [OPTION]... [TEMPLATE]...\n       \
+             rtmp [OPTION]... [TEMPLATE] --exec CMD [ARG]...",
+        )
+        .after_long_help(after_long_help)
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .infer_long_args(true)
+        .args_override_self(true)
+        .max_term_width(100)
+        .next_help_heading("Creation")
+        .args([
+            flag(id::DIRECTORY, Some('d'), Some("directory"))
+                .help("Create a directory, not a file"),
+            flag(id::DRY_RUN, Some('u'), Some("dry-run"))
+                .help("Do not create anything; merely print a name (unsafe)"),
+            flag(id::QUIET, Some('q'), Some("quiet"))
+                .help("Suppress diagnostics about file/dir-creation failure"),
+            value(id::SUFFIX, "SUFF").long("suffix").with_help(
+                "Append SUFF to TEMPLATE",
+                "SUFF must not contain a slash. Without --suffix, the suffix is whatever follows \
+                 the last X of TEMPLATE.",
+            ),
+        ])
+        .next_help_heading("Location")
+        .args([
+            value(id::P, "DIR")
+                .short('p')
+                .value_hint(ValueHint::DirPath)
+                .with_help(
+                    "Interpret TEMPLATE relative to DIR",
+                    "If DIR is empty, use $TMPDIR if set and not empty, else /tmp. With this \
+                     option, TEMPLATE must not be an absolute name; it may contain slashes, but \
+                     only the final component is created.",
+                ),
+            // getopt's optional argument: the value only when attached with '='.
+            Arg::new(id::TMPDIR)
+                .long("tmpdir")
+                .value_name("DIR")
+                .value_parser(value_parser!(std::ffi::OsString))
+                .action(ArgAction::Set)
+                .num_args(0..=1)
+                .require_equals(true)
+                .default_missing_value("")
+                .value_hint(ValueHint::DirPath)
+                .with_help(
+                    "Same as -p DIR; without DIR, use $TMPDIR or /tmp",
+                    "The value is taken only when attached with '=': `--tmpdir fooXXX` means \
+                     \"no DIR, template fooXXX\".",
+                ),
+            flag(id::T, Some('t'), None).with_help(
+                "TEMPLATE is one name in $TMPDIR, else in -p DIR, else in /tmp (BSD: -t PREFIX)",
+                "TEMPLATE must be a single file name component; $TMPDIR (if set and not empty) \
+                 is preferred over -p DIR, as in GNU mktemp. As in BSD mktemp, a TEMPLATE with \
+                 fewer than 3 trailing X's and no slash is a prefix: rtmp creates \
+                 PREFIX.XXXXXXXXXX.",
+            ),
+        ])
+        .next_help_heading("Exec")
+        .args([
+            value(id::EXEC, "CMD")
+                .long("exec")
+                .action(ArgAction::Append)
+                .num_args(1..)
+                .value_hint(ValueHint::CommandName)
+                .with_help(
+                    "Run CMD with the new path, then remove the path; must come last",
+                    "Everything after --exec is the command (a leading -- is dropped). Every {} \
+                     in CMD or an ARG is replaced by the path; if no word has {}, the path is \
+                     appended as the last argument. RTMP_PATH holds it too. rtmp exits as CMD \
+                     did.",
+                ),
+            flag(id::EXPORT_TMPDIR, None, Some("export-tmpdir")).with_help(
+                "With -d: set TMPDIR to the new directory for CMD",
+                "Every temporary file that CMD and its children make then lands inside the \
+                 directory and is removed with it.",
+            ),
+            flag(id::KEEP_ON_FAILURE, None, Some("keep-on-failure")).with_help(
+                "Keep the path if CMD fails or dies of a signal",
+                "rtmp then prints `rtmp: kept PATH` on stderr, for a look at what CMD left.",
+            ),
+            flag(id::CD, None, Some("cd")).with_help(
+                "With -d: run CMD inside the new directory",
+                "{} and RTMP_PATH then hold the absolute path, and the path is not appended.",
+            ),
+            flag(id::ANONYMOUS, None, Some("anonymous")).with_help(
+                "With --exec, files only: the file never has a name",
+                "It is made with O_TMPFILE in the template's directory and given to CMD as an \
+                 open descriptor N; {} and RTMP_PATH are /dev/fd/N. Nothing ever appears in the \
+                 directory.",
+            ),
+            flag(id::SHELL, None, Some("shell")).with_help(
+                "A throwaway shell in a throwaway directory",
+                "Same as -d --cd --exec \"$SHELL\" (/bin/sh when SHELL is unset or empty). The \
+                 directory is removed when the shell exits; on a terminal, rtmp says which one.",
+            ),
+        ])
+        .next_help_heading("Info")
+        .args([
+            flag(id::SHORT_HELP, Some('h'), None).help("Print a short help"),
+            flag(id::LONG_HELP, None, Some("help"))
+                .help("Print the full help, with exit statuses and examples"),
+            flag(id::VERSION, Some('V'), Some("version")).help("Print version"),
+        ])
+        .next_help_heading(None)
+        .arg(
+            Arg::new(id::TEMPLATES)
+                .value_name("TEMPLATE")
+                .value_parser(value_parser!(std::ffi::OsString))
+                .action(ArgAction::Append)
+                .num_args(1..)
+                .with_help(
+                    "Name pattern: trailing X's (at least 3) are replaced by random characters",
+                    "Default: tmp.XXXXXXXXXX in $TMPDIR or /tmp. Several TEMPLATEs (BSD) are \
+                     each created and printed on their own line.",
+                ),
+        )
+}
+
+/// A flag that takes no value.
+fn flag(id: &'static str, short: Option<char>, long: Option<&'static str>) -> Arg {
+    let arg = Arg::new(id).action(ArgAction::SetTrue);
+    let arg = match short {
+        Some(c) => arg.short(c),
+        None => arg,
+    };
+    match long {
+        Some(name) => arg.long(name),
+        None => arg,
+    }
+}
+
+/// An option with one value, kept as the user's bytes; a value may start with `-` (getopt takes
+/// the next word whatever it is: `-p -d` means DIR `-d`).
+fn value(id: &'static str, value_name: &'static str) -> Arg {
+    Arg::new(id)
+        .value_name(value_name)
+        .value_parser(value_parser!(std::ffi::OsString))
+        .action(ArgAction::Set)
+        .allow_hyphen_values(true)
+}
+
+/// Help in two lengths: a summary for `-h`, the summary and `more` for `--help`.
+trait WithHelp {
+    fn with_help(self, summary: &'static str, more: &'static str) -> Self;
+}
+
+impl WithHelp for Arg {
+    fn with_help(self, summary: &'static str, more: &'static str) -> Self {
+        self.help(summary).long_help(format!("{summary}\n\n{more}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{command, id};
+
+    #[test]
+    fn definition_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn every_id_names_an_argument() {
+        let command = command();
+        for name in [
+            id::DIRECTORY,
+            id::DRY_RUN,
+            id::QUIET,
+            id::SUFFIX,
+            id::P,
+            id::TMPDIR,
+            id::T,
+            id::EXEC,
+            id::EXPORT_TMPDIR,
+            id::KEEP_ON_FAILURE,
+            id::CD,
+            id::ANONYMOUS,
+            id::SHELL,
+            id::SHORT_HELP,
+            id::LONG_HELP,
+            id::VERSION,
+            id::TEMPLATES,
+        ] {
+            assert!(
+                command.get_arguments().any(|a| a.get_id() == name),
+                "{name}"
+            );
+        }
+        assert_eq!(command.get_arguments().count(), 17);
+    }
+}
