@@ -1,0 +1,1051 @@
+//! Issue 12: in `--exec` mode rtmp owns the command's whole process tree. Nothing is left behind
+//! and nothing is left running, whatever signal arrives and whenever it arrives.
+//!
+//! One test (or one family of tests) per repro of the issue, black-box through the real binary.
+//! Every process these tests start carries a marker in its environment (`RTMP_TREE_MARK`), so
+//! "no process left" is checked by scanning `/proc/*/environ`, and every run SIGKILLs whatever
+//! still carries its marker when the test ends, so that a broken rtmp cannot leave processes
+//! behind. Processes announce themselves through readiness files (written then renamed); a
+//! precise instant inside rtmp is reached by holding rtmp at a system call under
+//! `strace -e inject=SYSCALL:delay_enter|delay_exit=USEC` and checking `/proc/PID/syscall`.
+//! Every wait is bounded by [`support::DEADLINE`]. The strace and `script` tests are skipped,
+//! with a message, where those tools are missing or ptrace is not allowed.
+//!
+//! The flag names `--kill-after=DURATION` and `--wait-children` are the ones proposed in
+//! docs/design/process-tree.md.
+
+use std::fs;
+use std::os::unix::process::ExitStatusExt;
+use std::time::{Duration, Instant};
+
+use nix::libc;
+use support::{DEADLINE, Run, send, state_of, wait_for};
+
+/// Shell prelude for every command: `ready NAME [TEXT]` creates `$AUX/NAME` atomically.
+const PRELUDE: &str = r#"ready() { printf '%s' "$2" > "$AUX/$1.tmp" && mv "$AUX/$1.tmp" "$AUX/$1"; }
+ulimit -c 0
+"#;
+
+fn script(body: &str) -> String {
+    format!("{PRELUDE}{body}")
+}
+
+// ------------------------------------------------------------------ repro 1: every signal
+
+/// A command tree of two processes with default dispositions: a background `sleep` and the
+/// command itself, which becomes a `sleep` too. It reports the path, then both wait.
+const TWO_SLEEPERS: &str = r#"sleep 30 & ready ready "$1"; exec sleep 31"#;
+
+/// `kill -SIG <rtmp>` for a signal rtmp does not catch today: the whole tree must get it, rtmp
+/// must wait for it, remove the path, and then die of the same signal. At the instant rtmp is
+/// reaped, nothing of the run may be running any more and the path must be gone.
+fn uncaught_signal_is_passed_on(sig: i32) {
+    let run = Run::new();
+    let mut rtmp = run.spawn_rtmp(&["-d", "--exec", "sh", "-c", &script(TWO_SLEEPERS), "sh"]);
+    let path = run.wait_ready("ready");
+    let two = wait_for(DEADLINE, || run.tree(rtmp.id()).len() == 2);
+    let tree = run.tree(rtmp.id());
+    assert!(two, "the command tree is two sleeps: {tree:?}");
+    send(rtmp.id(), sig);
+    let status = run.wait_exit(&mut rtmp, "rtmp to end after the signal");
+    let left = run.tree_processes(rtmp.id());
+    assert!(
+        left.is_empty(),
+        "rtmp ended ({status}) while its command tree still ran: {left:?}"
+    );
+    assert!(
+        !path.exists(),
+        "rtmp ended ({status}) before the path {path:?} was removed"
+    );
+    assert_eq!(
+        status.signal(),
+        Some(sig),
+        "rtmp must end as the command did (signal {sig}): {status}"
+    );
+    run.assert_nothing_left();
+}
+
+macro_rules! uncaught_signal_tests {
+    ($($name:ident => $sig:expr;)*) => {$(
+        #[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+        fn $name() {
+            uncaught_signal_is_passed_on($sig);
+        }
+    )*};
+}
+
+uncaught_signal_tests! {
+    alrm_to_rtmp_is_passed_on_and_rtmp_ends_as_the_command => libc::SIGALRM;
+    pwr_to_rtmp_is_passed_on_and_rtmp_ends_as_the_command => libc::SIGPWR;
+    vtalrm_to_rtmp_is_passed_on_and_rtmp_ends_as_the_command => libc::SIGVTALRM;
+    prof_to_rtmp_is_passed_on_and_rtmp_ends_as_the_command => libc::SIGPROF;
+    xcpu_to_rtmp_is_passed_on_and_rtmp_ends_as_the_command => libc::SIGXCPU;
+    xfsz_to_rtmp_is_passed_on_and_rtmp_ends_as_the_command => libc::SIGXFSZ;
+    io_to_rtmp_is_passed_on_and_rtmp_ends_as_the_command => libc::SIGIO;
+    stkflt_to_rtmp_is_passed_on_and_rtmp_ends_as_the_command => libc::SIGSTKFLT;
+    rtmin_to_rtmp_is_passed_on_and_rtmp_ends_as_the_command => libc::SIGRTMIN();
+    rtmax_to_rtmp_is_passed_on_and_rtmp_ends_as_the_command => libc::SIGRTMAX();
+}
+
+/// `kill -TSTP|-TTIN|-TTOU <rtmp>`: every process of the command's tree stops, and rtmp too;
+/// `kill -CONT <rtmp>` continues all of them. rtmp runs in a process group of its own whose
+/// parent (the test) is in another group of the same session, so the group is not orphaned
+/// and the kernel does not discard the stop signals.
+fn stop_signal_stops_the_tree(sig: i32) {
+    let run = Run::new();
+    let mut rtmp = run.spawn_rtmp(&["-d", "--exec", "sh", "-c", &script(TWO_SLEEPERS), "sh"]);
+    run.wait_ready("ready");
+    let two = wait_for(DEADLINE, || run.tree(rtmp.id()).len() == 2);
+    let tree = run.tree(rtmp.id());
+    assert!(two, "the command tree is two sleeps: {tree:?}");
+    send(rtmp.id(), sig);
+    let everyone: Vec<u32> = tree.iter().copied().chain([rtmp.id()]).collect();
+    let all_stopped = wait_for(DEADLINE, || {
+        everyone.iter().all(|&p| state_of(p) == Some('T'))
+    });
+    let states: Vec<_> = everyone.iter().map(|&p| (p, state_of(p))).collect();
+    assert!(
+        all_stopped,
+        "signal {sig} to rtmp must stop the command's tree and rtmp (pid, state): {states:?}, \
+         rtmp is {}",
+        rtmp.id()
+    );
+    send(rtmp.id(), libc::SIGCONT);
+    let all_running = wait_for(DEADLINE, || {
+        everyone.iter().all(|&p| state_of(p) != Some('T'))
+    });
+    let states: Vec<_> = everyone.iter().map(|&p| (p, state_of(p))).collect();
+    assert!(
+        all_running,
+        "SIGCONT to rtmp must continue the tree and rtmp: {states:?}"
+    );
+    send(rtmp.id(), libc::SIGTERM);
+    let status = run.wait_exit(&mut rtmp, "rtmp to end after TERM");
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status}");
+    run.assert_nothing_left();
+}
+
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn tstp_sent_to_rtmp_stops_the_command_tree_and_cont_continues_both() {
+    stop_signal_stops_the_tree(libc::SIGTSTP);
+}
+
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn ttin_sent_to_rtmp_stops_the_command_tree_and_cont_continues_both() {
+    stop_signal_stops_the_tree(libc::SIGTTIN);
+}
+
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn ttou_sent_to_rtmp_stops_the_command_tree_and_cont_continues_both() {
+    stop_signal_stops_the_tree(libc::SIGTTOU);
+}
+
+/// A signal sent to rtmp's pid reaches every process of the tree, not only the command's pid,
+/// and each of them exactly once.
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn term_to_rtmp_reaches_every_process_of_the_tree_once() {
+    let run = Run::new();
+    let body = r#"
+logger() { trap 'echo "$1" >> "$AUX/log"; exit 0' TERM; ready "$1"; while :; do sleep 0.01; done; }
+logger a & logger b &
+trap 'echo cmd >> "$AUX/log"; wait; exit 3' TERM
+ready ready "$1"
+while :; do sleep 0.01; done
+"#;
+    let mut rtmp = run.spawn_rtmp(&["-d", "--exec", "sh", "-c", &script(body), "sh"]);
+    run.wait_ready("ready");
+    run.wait_ready("a");
+    run.wait_ready("b");
+    send(rtmp.id(), libc::SIGTERM);
+    wait_for(DEADLINE, || run.lines("log").len() >= 3);
+    let mut log = run.lines("log");
+    log.sort();
+    assert_eq!(
+        log,
+        ["a", "b", "cmd"],
+        "TERM must reach each process of the tree once"
+    );
+    let status = run.wait_exit(&mut rtmp, "rtmp to end after TERM");
+    assert_eq!(status.code(), Some(3), "the command's status: {status}");
+    run.assert_nothing_left();
+}
+
+/// rtmp is a child subreaper: a process the command orphans, even one that left the session
+/// (`setsid` plus a double fork), is re-parented to rtmp, not to init, and reaped by rtmp once
+/// it ends, while the command still runs (no zombie piles up).
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn orphan_of_the_command_is_adopted_and_reaped_by_rtmp() {
+    let run = Run::new();
+    let body = r#"(setsid sh -c '. "$AUX/prelude"; ready orphan $$; while [ ! -e "$AUX/go" ]; do sleep 0.01; done' &)
+ready ready "$1"; while [ ! -e "$AUX/end" ]; do sleep 0.01; done; exit 0"#;
+    fs::write(run.aux("prelude"), PRELUDE).expect("prelude");
+    let mut rtmp = run.spawn_rtmp(&["-d", "--exec", "sh", "-c", &script(body), "sh"]);
+    run.wait_ready("ready");
+    let orphan: u32 = run
+        .wait_ready("orphan")
+        .to_string_lossy()
+        .parse()
+        .expect("the orphan's pid");
+    // Its parent (the subshell) exits at once; then the orphan is re-parented.
+    let adopted = wait_for(DEADLINE, || {
+        support::stat_field(orphan, 4) == Some(i64::from(rtmp.id()))
+    });
+    let ppid = support::stat_field(orphan, 4);
+    assert!(
+        adopted,
+        "the orphan {orphan} has parent {ppid:?}, not rtmp {}",
+        rtmp.id()
+    );
+    fs::write(run.aux("go"), "").expect("go");
+    let reaped = wait_for(DEADLINE, || state_of(orphan).is_none());
+    assert!(
+        reaped,
+        "the orphan was not reaped while the command runs: state {:?}",
+        state_of(orphan)
+    );
+    fs::write(run.aux("end"), "").expect("end");
+    let status = run.wait_exit(&mut rtmp, "rtmp to end");
+    assert_eq!(status.code(), Some(0), "{status}");
+    run.assert_nothing_left();
+}
+
+// ------------------------------------------------------------------ repro 2: hang-up
+
+/// rtmp leads the session of a pseudo-terminal (`script -c 'exec rtmp ...'`); the terminal goes
+/// away (`script` is killed, the master side closes). The kernel sends SIGHUP to the session
+/// leader only, with `si_code == SI_KERNEL`; rtmp must pass it on, so the command gets it, and
+/// then nothing of the run may be left.
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn hangup_of_a_session_leading_rtmp_reaches_the_command() {
+    let Some(script_bin) = support::tool("/usr/bin/script") else {
+        return;
+    };
+    let run = Run::new();
+    let body = r#"trap 'echo HUP >> "$AUX/log"; exit 0' HUP
+ready ready "$1"
+while :; do sleep 0.01; done"#;
+    let line = format!(
+        "exec {} -d --exec sh -c {} sh",
+        support::rtmp_bin(),
+        support::sh_quote(&script(body))
+    );
+    let mut cmd = run.command(&script_bin);
+    cmd.args(["-qefc", &line, "/dev/null"])
+        .env("SHELL", "/bin/sh")
+        .stdin(std::process::Stdio::piped());
+    let mut outer = cmd.spawn().expect("spawn script");
+    let path = run.wait_ready("ready");
+    let leader = run
+        .rtmp_processes()
+        .into_iter()
+        .find(|&p| support::stat_field(p, 6) == Some(i64::from(p)))
+        .expect("rtmp leads the session of the terminal");
+    send(outer.id(), libc::SIGKILL);
+    let _ = outer.wait();
+    let gone = wait_for(DEADLINE, || run.processes().is_empty() && !path.exists());
+    assert!(
+        gone,
+        "after the hang-up of session leader {leader}, left: {:?}, path exists: {}, log: {:?}",
+        run.processes(),
+        path.exists(),
+        run.lines("log")
+    );
+    assert_eq!(
+        run.lines("log"),
+        ["HUP"],
+        "the command must get SIGHUP once"
+    );
+}
+
+// ------------------------------------------------------------------ repro 3: start-up window
+
+/// rtmp is held by strace for 0.5 s right after its `mkdir` returns, and killed with SIGKILL
+/// (its pid, or its whole process group) inside the pause. Once everything has ended, no path
+/// may be left.
+fn sigkill_right_after_creation(group: bool) {
+    let Some(strace) = support::strace() else {
+        return;
+    };
+    let run = Run::new();
+    let mut cmd = run.command(&strace);
+    cmd.args([
+        "-qq",
+        "-f",
+        "-o",
+        "/dev/null",
+        "-e",
+        "inject=mkdir:delay_exit=500000",
+    ])
+    .arg(support::rtmp_bin())
+    .args(["-d", "--exec", "true"]);
+    let mut outer = cmd.spawn().expect("spawn strace");
+    let created = wait_for(DEADLINE, || !run.created().is_empty());
+    assert!(created, "rtmp never created its directory");
+    let rtmp = run.rtmp_under(outer.id()).expect("rtmp's pid");
+    if group {
+        support::send_group(outer.id(), libc::SIGKILL);
+    } else {
+        send(rtmp, libc::SIGKILL);
+    }
+    // Bounded: strace -f also waits for the guardian it traces.
+    run.wait_exit(&mut outer, "strace to end");
+    let clean = wait_for(DEADLINE, || {
+        run.created().is_empty() && run.processes().is_empty()
+    });
+    assert!(
+        clean,
+        "SIGKILL right after the mkdir left {:?} and processes {:?}",
+        run.created(),
+        run.processes()
+    );
+}
+
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn sigkill_during_start_up_leaves_nothing() {
+    sigkill_right_after_creation(false);
+}
+
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn sigkill_of_the_group_during_start_up_leaves_nothing() {
+    sigkill_right_after_creation(true);
+}
+
+/// rtmp's process is held for 0.5 s on entry to `setsid` (the guardian leaving rtmp's session); a
+/// SIGKILL of the whole process group inside the pause must leave nothing behind (today the
+/// directory already exists then, and the guardian is still in rtmp's group).
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn sigkill_of_the_group_while_the_guardian_starts_leaves_nothing() {
+    let Some(strace) = support::strace() else {
+        return;
+    };
+    let run = Run::new();
+    let mut cmd = run.command(&strace);
+    cmd.args([
+        "-qq",
+        "-f",
+        "-o",
+        "/dev/null",
+        "-e",
+        "inject=setsid:delay_enter=500000",
+    ])
+    .arg(support::rtmp_bin())
+    .args(["-d", "--exec", "true"]);
+    let mut outer = cmd.spawn().expect("spawn strace");
+    let held = wait_for(DEADLINE, || {
+        // Any process of the run: the guardian may already carry its own name there.
+        run.processes()
+            .iter()
+            .any(|p| support::in_syscall(p.pid, support::SYS_SETSID))
+    });
+    assert!(held, "no rtmp process was ever held in setsid");
+    support::send_group(outer.id(), libc::SIGKILL);
+    let _ = outer.wait();
+    let clean = wait_for(DEADLINE, || {
+        run.created().is_empty() && run.processes().is_empty()
+    });
+    assert!(
+        clean,
+        "SIGKILL of the group while the guardian starts left {:?} and processes {:?}",
+        run.created(),
+        run.processes()
+    );
+}
+
+// ------------------------------------------------------------------ repro 4: early signal
+
+/// rtmp is held for 0.5 s on entry to its second `clone` (the first forks the guardian, the
+/// second the command), i.e. after its last check for early signals; SIGTERM arrives in the
+/// pause. The command must never start, the path must be removed, and rtmp must die of TERM.
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn signal_before_the_command_starts_stops_it_from_starting() {
+    let Some(strace) = support::strace() else {
+        return;
+    };
+    let run = Run::new();
+    let log = run.aux("strace.log");
+    let ran = run.aux("ran");
+    let mut cmd = run.command(&strace);
+    // The injected call must be in the traced set, or strace does not inject.
+    cmd.args(["-qq", "-f", "-e", "trace=execve,clone", "-o"])
+        .arg(&log)
+        .args(["-e", "inject=clone:delay_enter=500000:when=2"])
+        .arg(support::rtmp_bin())
+        .args(["-d", "--exec", "touch"])
+        .arg(&ran);
+    let mut outer = cmd.spawn().expect("spawn strace");
+    let rtmp = wait_for(DEADLINE, || run.rtmp_under(outer.id()).is_some())
+        .then(|| run.rtmp_under(outer.id()))
+        .flatten()
+        .expect("rtmp's pid");
+    let held = wait_for(DEADLINE, || {
+        !run.guardians().is_empty() && support::in_syscall(rtmp, support::SYS_CLONE)
+    });
+    assert!(
+        held,
+        "rtmp {rtmp} was never held at the command's fork; processes {:?}, syscall {:?}",
+        run.processes(),
+        fs::read_to_string(format!("/proc/{rtmp}/syscall"))
+    );
+    send(rtmp, libc::SIGTERM);
+    let status = run.wait_exit(&mut outer, "strace (and rtmp) to end");
+    let trace = fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        !ran.exists() && !trace.contains("execve(\"/usr/bin/touch\""),
+        "the command started after a signal had arrived (it ran: {}):\n{trace}",
+        ran.exists()
+    );
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status}");
+    let clean = wait_for(DEADLINE, || {
+        run.created().is_empty() && run.processes().is_empty()
+    });
+    assert!(clean, "left {:?} {:?}", run.created(), run.processes());
+}
+
+// ------------------------------------------------------------------ repro 5: descendants
+
+/// The command leaves a background child that re-creates something in the path after a while
+/// (`rtmp -d --exec sh -c '(sleep .1; mkdir -p "$1"/late) &' sh {}`). By default, that child
+/// must be ended before the path is removed: when rtmp ends nothing of the run runs any more,
+/// and the path stays gone.
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn background_child_of_the_command_is_ended_before_the_path_is_removed() {
+    let run = Run::new();
+    let body = r#"(ready bg; while [ ! -e "$AUX/go" ]; do sleep 0.01; done; mkdir -p "$1/late"; ready late) &
+ready ready "$1"; exit 0"#;
+    let mut rtmp = run.spawn_rtmp(&["-d", "--exec", "sh", "-c", &script(body), "sh", "{}"]);
+    let path = run.wait_ready("ready");
+    run.wait_ready("bg");
+    let status = run.wait_exit(&mut rtmp, "rtmp to end");
+    let left = run.processes();
+    // Let a surviving child do its damage, so the failure shows it.
+    fs::write(run.aux("go"), "").expect("go");
+    if !left.is_empty() {
+        wait_for(DEADLINE, || run.aux("late").exists());
+    }
+    assert!(
+        left.is_empty(),
+        "rtmp ended ({status}) while the command's background child still ran: {left:?}; \
+         it re-created {:?}: {}",
+        path.join("late"),
+        path.join("late").exists()
+    );
+    assert_eq!(status.code(), Some(0), "the command's status: {status}");
+    assert!(!path.exists(), "{path:?} is back");
+    assert_eq!(run.stderr(), "", "no message");
+}
+
+/// A background child keeps filling the directory while rtmp removes it. The child must be
+/// ended first, so the removal finishes: status 0, no message, no path, no process.
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn background_writer_does_not_keep_the_removal_from_finishing() {
+    let run = Run::new();
+    let body = r#"(i=0; while [ "$i" -lt 200000 ]; do printf x > "$1/f$i"; i=$((i + 1)); [ "$i" = 200 ] && ready bg; done) 2>/dev/null &
+while [ ! -e "$AUX/bg" ]; do sleep 0.01; done
+ready ready "$1"; exit 0"#;
+    let mut rtmp = run.spawn_rtmp(&["-d", "--exec", "sh", "-c", &script(body), "sh", "{}"]);
+    let path = run.wait_ready("ready");
+    let status = run.wait_exit(&mut rtmp, "rtmp to end");
+    let left = run.processes();
+    let stderr = run.stderr();
+    assert!(
+        left.is_empty(),
+        "rtmp ended ({status}, stderr {stderr:?}) while the writer still ran: {left:?}"
+    );
+    assert_eq!(status.code(), Some(0), "{status}, stderr {stderr:?}");
+    assert_eq!(stderr, "", "no message");
+    assert!(!path.exists(), "{path:?} left behind");
+}
+
+/// Default end of leftovers: SIGTERM to the leftover tree, then SIGKILL after the grace
+/// period (proposed: `--kill-after=DURATION`, as GNU `timeout`). The leftover child logs TERM
+/// and ignores it; it must still be gone when rtmp ends, and rtmp must not wait much longer
+/// than the grace period.
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn leftover_child_that_ignores_term_is_killed_after_kill_after() {
+    let run = Run::new();
+    let body = r#"(trap 'echo TERM >> "$AUX/log"' TERM; ready bg; while :; do sleep 0.01; done) &
+while [ ! -e "$AUX/bg" ]; do sleep 0.01; done
+ready ready "$1"; exit 4"#;
+    let started = Instant::now();
+    let mut rtmp = run.spawn_rtmp(&[
+        "-d",
+        "--kill-after=0.3",
+        "--exec",
+        "sh",
+        "-c",
+        &script(body),
+        "sh",
+        "{}",
+    ]);
+    let status = run.wait_exit(&mut rtmp, "rtmp to end");
+    let took = started.elapsed();
+    assert_eq!(
+        status.code(),
+        Some(4),
+        "the command's status: {status}, stderr {:?}",
+        run.stderr()
+    );
+    assert!(run.processes().is_empty(), "left: {:?}", run.processes());
+    assert_eq!(run.lines("log"), ["TERM"], "TERM first, once");
+    assert!(
+        took >= Duration::from_millis(300),
+        "KILL came before the grace period: {took:?}"
+    );
+    run.assert_nothing_left();
+}
+
+/// Opt-in (proposed `--wait-children`): rtmp waits for the leftover children to end on their
+/// own, sends them nothing, and removes the path after the last one is gone. The child waits
+/// until rtmp has reaped the command (`$$` in a subshell is the command's pid; `$PPID` would be
+/// rtmp's).
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn wait_children_waits_for_background_children_before_removing_the_path() {
+    let run = Run::new();
+    let body = r#"(trap 'echo TERM >> "$AUX/log"' TERM; cmd=$$; while kill -0 "$cmd" 2>/dev/null; do sleep 0.01; done; ready bg; while [ ! -e "$AUX/go" ]; do sleep 0.01; done; : > "$1/by-bg" && ready wrote) &
+ready ready "$1"; exit 0"#;
+    let mut rtmp = run.spawn_rtmp(&[
+        "-d",
+        "--wait-children",
+        "--exec",
+        "sh",
+        "-c",
+        &script(body),
+        "sh",
+        "{}",
+    ]);
+    let ready = wait_for(DEADLINE, || {
+        run.aux("bg").exists() || rtmp.try_wait().ok().flatten().is_some()
+    });
+    assert!(ready, "neither the child nor rtmp got anywhere");
+    let path = fs::read_to_string(run.aux("ready")).unwrap_or_default();
+    let until = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < until {
+        assert!(
+            rtmp.try_wait().ok().flatten().is_none(),
+            "rtmp ended while a background child still ran; stderr {:?}",
+            run.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    fs::write(run.aux("go"), "").expect("go");
+    let status = run.wait_exit(&mut rtmp, "rtmp to end");
+    assert_eq!(status.code(), Some(0), "{status}");
+    assert!(run.aux("wrote").exists(), "the child could not finish");
+    assert!(run.lines("log").is_empty(), "the child was signalled");
+    assert!(!std::path::Path::new(&path).exists(), "{path} left behind");
+    run.assert_nothing_left();
+}
+
+// ------------------------------------------------------------------ repro 6: the guardian
+
+/// The guardian's fork (rtmp's first `clone`) fails with EAGAIN: rtmp must create nothing,
+/// must not run the command, must say why in one line, and exit 125.
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn guardian_that_cannot_start_means_nothing_is_created_and_125() {
+    let Some(strace) = support::strace() else {
+        return;
+    };
+    let run = Run::new();
+    let ran = run.aux("ran");
+    let mut cmd = run.command(&strace);
+    cmd.args([
+        "-qq",
+        "-f",
+        "-o",
+        "/dev/null",
+        "-e",
+        "inject=clone:error=EAGAIN:when=1",
+    ])
+    .arg(support::rtmp_bin())
+    .args(["-d", "--exec", "touch"])
+    .arg(&ran);
+    let mut outer = cmd.spawn().expect("spawn strace");
+    let status = run.wait_exit(&mut outer, "rtmp to end");
+    let stderr = run.stderr();
+    assert!(
+        !ran.exists(),
+        "the command ran without a guardian: {stderr:?}"
+    );
+    assert!(run.created().is_empty(), "created {:?}", run.created());
+    assert_eq!(status.code(), Some(125), "{status}, stderr {stderr:?}");
+    assert!(
+        stderr.starts_with("rtmp: ") && stderr.contains("guardian") && stderr.lines().count() == 1,
+        "one line saying why: {stderr:?}"
+    );
+}
+
+/// The guardian is stopped (`kill -STOP`) while the command runs. When the command ends, rtmp
+/// must still remove the path and exit with the command's status, within a bounded time.
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn stopped_guardian_does_not_hang_rtmp() {
+    let run = Run::new();
+    let body = r#"ready ready "$1"; while [ ! -e "$AUX/go" ]; do sleep 0.01; done; exit 6"#;
+    let mut rtmp = run.spawn_rtmp(&["-d", "--exec", "sh", "-c", &script(body), "sh"]);
+    let path = run.wait_ready("ready");
+    let guardians = run.guardians();
+    assert_eq!(guardians.len(), 1, "one guardian: {guardians:?}");
+    send(guardians[0], libc::SIGSTOP);
+    fs::write(run.aux("go"), "").expect("go");
+    let status = run.wait_exit(&mut rtmp, "rtmp to end with its guardian stopped");
+    assert_eq!(status.code(), Some(6), "{status}");
+    assert!(!path.exists(), "{path:?} left behind");
+    send(guardians[0], libc::SIGCONT);
+}
+
+// ------------------------------------------------------------------ messages
+
+/// rtmp's own fork of the command (its second `clone`) fails with EAGAIN: that is rtmp's
+/// failure, not the command's: `rtmp: cannot start true: Resource temporarily unavailable`,
+/// status 125, and nothing left.
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn own_fork_failure_is_reported_as_cannot_start_the_command() {
+    let Some(strace) = support::strace() else {
+        return;
+    };
+    let run = Run::new();
+    let mut cmd = run.command(&strace);
+    cmd.args([
+        "-qq",
+        "-f",
+        "-o",
+        "/dev/null",
+        "-e",
+        "inject=clone:error=EAGAIN:when=2",
+    ])
+    .arg(support::rtmp_bin())
+    .args(["-d", "--exec", "true"]);
+    let mut outer = cmd.spawn().expect("spawn strace");
+    let status = run.wait_exit(&mut outer, "rtmp to end");
+    let stderr = run.stderr();
+    assert_eq!(
+        stderr, "rtmp: cannot start true: Resource temporarily unavailable\n",
+        "({status})"
+    );
+    assert_eq!(status.code(), Some(125), "{status}");
+    let clean = wait_for(DEADLINE, || {
+        run.created().is_empty() && run.processes().is_empty()
+    });
+    assert!(clean, "left {:?} {:?}", run.created(), run.processes());
+}
+
+/// Every `unlinkat` of rtmp fails with EPERM, so the first entry it tries (the only file,
+/// `sub/the-entry`) cannot be removed: the message must name that entry, not only the path;
+/// the status is 125 after a successful command.
+#[test]
+#[ignore = "issue 12: fails until the process-tree work lands"]
+fn failed_removal_names_the_entry_that_could_not_be_removed() {
+    let Some(strace) = support::strace() else {
+        return;
+    };
+    let run = Run::new();
+    let mut cmd = run.command(&strace);
+    cmd.args([
+        "-qq",
+        "-f",
+        "-o",
+        "/dev/null",
+        "-e",
+        "inject=unlinkat:error=EPERM",
+    ])
+    .arg(support::rtmp_bin())
+    .args([
+        "-d",
+        "--exec",
+        "sh",
+        "-c",
+        r#"mkdir "$1/sub" && : > "$1/sub/the-entry""#,
+        "sh",
+        "{}",
+    ]);
+    let mut outer = cmd.spawn().expect("spawn strace");
+    let status = run.wait_exit(&mut outer, "rtmp to end");
+    let stderr = run.stderr();
+    assert_eq!(status.code(), Some(125), "{status}, stderr {stderr:?}");
+    assert!(
+        stderr.starts_with("rtmp: ")
+            && stderr.contains("/sub/the-entry")
+            && stderr.contains("Operation not permitted"),
+        "the message must name the entry: {stderr:?}"
+    );
+}
+
+// ------------------------------------------------------------------ support
+
+/// Helpers local to this file for now; they move into the shared support module of `tests/it/`.
+#[allow(dead_code)]
+mod support {
+    use std::fs;
+    use std::os::unix::process::CommandExt;
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, ExitStatus, Stdio};
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+    use nix::libc;
+    use tempfile::TempDir;
+
+    /// How long any single wait may take before the test fails.
+    pub const DEADLINE: Duration = Duration::from_secs(10);
+    const STEP: Duration = Duration::from_millis(5);
+    /// The environment variable that marks every process of a run.
+    pub const MARK: &str = "RTMP_TREE_MARK";
+    /// The guardian's `/proc/PID/comm`.
+    pub const GUARDIAN: &str = "rtmp-guardian";
+    /// x86_64 system call numbers, as `/proc/PID/syscall` shows them.
+    pub const SYS_CLONE: i64 = 56;
+    pub const SYS_SETSID: i64 = 112;
+
+    pub fn rtmp_bin() -> &'static str {
+        env!("CARGO_BIN_EXE_rtmp")
+    }
+
+    /// `Some(path)` if the tool exists; otherwise prints why the test is skipped.
+    pub fn tool(path: &str) -> Option<String> {
+        if Path::new(path).exists() {
+            Some(path.to_owned())
+        } else {
+            eprintln!("skipped: {path} is missing");
+            None
+        }
+    }
+
+    /// strace, if it exists and may trace here (ptrace allowed).
+    pub fn strace() -> Option<String> {
+        static WORKS: OnceLock<bool> = OnceLock::new();
+        let path = tool("/usr/bin/strace")?;
+        let works = *WORKS.get_or_init(|| {
+            Command::new(&path)
+                .args(["-qq", "-o", "/dev/null", "/bin/true"])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+        if works {
+            Some(path)
+        } else {
+            eprintln!("skipped: strace cannot trace here (ptrace not allowed?)");
+            None
+        }
+    }
+
+    /// Quotes `s` for `sh`.
+    pub fn sh_quote(s: &str) -> String {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+
+    /// Polls `cond` until it holds (true) or `limit` passes (false).
+    pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            if cond() {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(STEP);
+        }
+    }
+
+    pub fn send(pid: u32, sig: i32) {
+        let pid = libc::pid_t::try_from(pid).expect("pid fits");
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(pid, sig) };
+    }
+
+    pub fn send_group(pgid: u32, sig: i32) {
+        let pgid = libc::pid_t::try_from(pgid).expect("pid fits");
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(-pgid, sig) };
+    }
+
+    /// Field `n` (1-based, as in proc(5), n >= 4) of `/proc/PID/stat`.
+    pub fn stat_field(pid: u32, n: usize) -> Option<i64> {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let rest = &stat[stat.rfind(')')? + 1..];
+        rest.split_whitespace().nth(n - 3)?.parse().ok()
+    }
+
+    /// The state letter of `/proc/PID/stat` (R, S, T, t, Z...).
+    pub fn state_of(pid: u32) -> Option<char> {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat[stat.rfind(')')? + 1..].trim_start().chars().next()
+    }
+
+    /// Whether `pid` is inside (or stopped on entry to / exit from) system call `nr`.
+    pub fn in_syscall(pid: u32, nr: i64) -> bool {
+        fs::read_to_string(format!("/proc/{pid}/syscall"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<i64>().ok())
+            == Some(nr)
+    }
+
+    /// Direct children of `pid` (every thread's).
+    pub fn children(pid: u32) -> Vec<u32> {
+        let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+            return Vec::new();
+        };
+        let mut out: Vec<u32> = tasks
+            .filter_map(Result::ok)
+            .filter_map(|t| fs::read_to_string(t.path().join("children")).ok())
+            .flat_map(|s| {
+                s.split_whitespace()
+                    .filter_map(|p| p.parse().ok())
+                    .collect::<Vec<u32>>()
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    pub fn first_child(pid: u32) -> Option<u32> {
+        children(pid).first().copied()
+    }
+
+    fn comm(pid: u32) -> String {
+        fs::read_to_string(format!("/proc/{pid}/comm"))
+            .map(|s| s.trim_end().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// A marked process: pid and name.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Proc {
+        pub pid: u32,
+        pub comm: String,
+        pub state: Option<char>,
+    }
+
+    /// One run: a scratch root on /dev/shm with `tmp/` (rtmp's TMPDIR) and `aux/` (readiness
+    /// files, logs, stdout/stderr), and a marker unique to the run.
+    pub struct Run {
+        root: TempDir,
+        pub mark: String,
+    }
+
+    impl Run {
+        pub fn new() -> Run {
+            static COUNT: AtomicUsize = AtomicUsize::new(0);
+            let root = tempfile::Builder::new()
+                .prefix("rtmp-tree.")
+                .tempdir_in("/dev/shm")
+                .or_else(|_| tempfile::Builder::new().prefix("rtmp-tree.").tempdir())
+                .expect("scratch root");
+            fs::create_dir(root.path().join("tmp")).expect("tmp");
+            fs::create_dir(root.path().join("aux")).expect("aux");
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let mark = format!(
+                "{}-{}-{nanos}",
+                std::process::id(),
+                COUNT.fetch_add(1, Ordering::Relaxed)
+            );
+            Run { root, mark }
+        }
+
+        pub fn tmp(&self) -> PathBuf {
+            self.root.path().join("tmp")
+        }
+
+        pub fn aux(&self, name: &str) -> PathBuf {
+            self.root.path().join("aux").join(name)
+        }
+
+        /// `program` with the run's environment, in a process group of its own, stdin from
+        /// /dev/null, stdout and stderr to files in `aux/`.
+        pub fn command(&self, program: &str) -> Command {
+            let mut cmd = Command::new(program);
+            cmd.env(MARK, &self.mark)
+                .env("TMPDIR", self.tmp())
+                .env("AUX", self.root.path().join("aux"))
+                .env_remove("RTMP_PATH")
+                .current_dir(self.root.path().join("aux"))
+                .process_group(0)
+                .stdin(Stdio::null())
+                .stdout(fs::File::create(self.aux("stdout")).expect("stdout file"))
+                .stderr(fs::File::create(self.aux("stderr")).expect("stderr file"));
+            // SAFETY: setrlimit is async-signal-safe; no core files from rtmp or its children.
+            unsafe {
+                cmd.pre_exec(|| {
+                    let zero = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    libc::setrlimit(libc::RLIMIT_CORE, &zero);
+                    Ok(())
+                });
+            }
+            cmd
+        }
+
+        pub fn spawn_rtmp(&self, args: &[&str]) -> Child {
+            let mut cmd = self.command(rtmp_bin());
+            cmd.args(args);
+            cmd.spawn().expect("spawn rtmp")
+        }
+
+        /// Waits for the readiness file `aux/NAME`; returns its content as a path.
+        #[track_caller]
+        pub fn wait_ready(&self, name: &str) -> PathBuf {
+            let file = self.aux(name);
+            assert!(
+                wait_for(DEADLINE, || file.exists()),
+                "timed out waiting for {name}; stderr {:?}",
+                self.stderr()
+            );
+            PathBuf::from(fs::read_to_string(&file).expect("read readiness file"))
+        }
+
+        /// Waits (bounded) for `child` to end.
+        #[track_caller]
+        pub fn wait_exit(&self, child: &mut Child, what: &str) -> ExitStatus {
+            let deadline = Instant::now() + DEADLINE;
+            loop {
+                if let Some(status) = child.try_wait().expect("try_wait") {
+                    return status;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "timed out waiting for {what}; processes {:?}, stderr {:?}",
+                    self.processes(),
+                    self.stderr()
+                );
+                std::thread::sleep(STEP);
+            }
+        }
+
+        pub fn stderr(&self) -> String {
+            fs::read_to_string(self.aux("stderr")).unwrap_or_default()
+        }
+
+        pub fn lines(&self, name: &str) -> Vec<String> {
+            fs::read_to_string(self.aux(name))
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        }
+
+        /// What rtmp created in its TMPDIR.
+        pub fn created(&self) -> Vec<PathBuf> {
+            fs::read_dir(self.tmp())
+                .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+                .unwrap_or_default()
+        }
+
+        /// Live (not zombie) processes that carry this run's marker, except the tools the
+        /// tests wrap rtmp in (strace, script).
+        pub fn processes(&self) -> Vec<Proc> {
+            let wanted = format!("{MARK}={}", self.mark);
+            let Ok(entries) = fs::read_dir("/proc") else {
+                return Vec::new();
+            };
+            let mut out: Vec<Proc> = entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|pid| {
+                    fs::read(format!("/proc/{pid}/environ"))
+                        .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == wanted.as_bytes()))
+                })
+                .map(|pid| Proc {
+                    pid,
+                    comm: comm(pid),
+                    state: state_of(pid),
+                })
+                .filter(|p| p.state != Some('Z') && p.comm != "strace" && p.comm != "script")
+                .collect();
+            out.sort_by_key(|p| p.pid);
+            out
+        }
+
+        /// Marked processes named `rtmp`.
+        pub fn rtmp_processes(&self) -> Vec<u32> {
+            self.processes()
+                .into_iter()
+                .filter(|p| p.comm == "rtmp")
+                .map(|p| p.pid)
+                .collect()
+        }
+
+        /// The rtmp that `parent` (strace) started: a marked process named `rtmp` whose parent
+        /// is `parent`. (strace forks short-lived test children of its own at start-up, so its
+        /// first child is not always rtmp; the command's child before `exec` is named `rtmp`
+        /// too, but its parent is rtmp.)
+        pub fn rtmp_under(&self, parent: u32) -> Option<u32> {
+            self.rtmp_processes()
+                .into_iter()
+                .find(|&p| stat_field(p, 4) == Some(i64::from(parent)))
+        }
+
+        pub fn guardians(&self) -> Vec<u32> {
+            self.processes()
+                .into_iter()
+                .filter(|p| p.comm == GUARDIAN)
+                .map(|p| p.pid)
+                .collect()
+        }
+
+        /// Marked processes other than rtmp (`pid`) and its guardians: the command's tree.
+        pub fn tree_processes(&self, rtmp: u32) -> Vec<Proc> {
+            self.processes()
+                .into_iter()
+                .filter(|p| p.pid != rtmp && p.comm != GUARDIAN)
+                .collect()
+        }
+
+        pub fn tree(&self, rtmp: u32) -> Vec<u32> {
+            self.tree_processes(rtmp).iter().map(|p| p.pid).collect()
+        }
+
+        /// Within [`DEADLINE`]: no marked process and nothing in TMPDIR.
+        #[track_caller]
+        pub fn assert_nothing_left(&self) {
+            let clean = wait_for(DEADLINE, || {
+                self.processes().is_empty() && self.created().is_empty()
+            });
+            assert!(
+                clean,
+                "left behind: processes {:?}, paths {:?}",
+                self.processes(),
+                self.created()
+            );
+        }
+    }
+
+    impl Drop for Run {
+        /// SIGKILLs whatever still carries the marker (a broken rtmp must not leave processes
+        /// running), a few rounds for processes that fork meanwhile.
+        fn drop(&mut self) {
+            for _ in 0..20 {
+                let left = self.processes();
+                if left.is_empty() {
+                    break;
+                }
+                for p in left {
+                    send(p.pid, libc::SIGKILL);
+                }
+                std::thread::sleep(STEP);
+            }
+        }
+    }
+}
