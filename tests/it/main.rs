@@ -29,6 +29,7 @@ mod templates;
 
 // --exec mode
 mod cleanup;
+mod examples;
 mod exec;
 mod exec_cleanup;
 mod exec_signals;
