@@ -39,3 +39,6 @@ mod terminal;
 
 // files generated from the clap definition
 mod generated;
+
+// issue 13: the corners a script meets (both modes, completions, the repository)
+mod corners;
