@@ -702,7 +702,6 @@ for i in $(seq 25); do n=$(printf 'd%0200d' "$i"); mkdir "$n" && cd "$n" || exit
 /// Item 12: several templates are all planned before any is created, and a failure removes
 /// what was already created: status 1, nothing printed, nothing left (as the man page says).
 #[test]
-#[ignore = "issue 13 item 12: in progress on branch h8a-gnu"]
 fn several_templates_all_or_nothing() {
     for (args, stderr) in [
         (
