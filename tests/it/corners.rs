@@ -675,14 +675,18 @@ fn help_before_bad_option_wins() {
 /// Item 11: a working directory deeper than PATH_MAX. GNU creates relative to the cwd
 /// (`./tmp.XXXXXXXXXX`); rtmp must not build an absolute name first (ENAMETOOLONG).
 #[test]
-#[ignore = "issue 13 item 11: in progress on branch h8a-gnu"]
 fn deeper_than_path_max_cwd_works() {
     let Some(gnu) = gnu_mktemp() else { return };
     let s = TestEnv::new();
     // 25 levels of 200 bytes: about 5 kB, more than PATH_MAX (4096).
     let deep = r#"mkdir "$1" && cd "$1" && shift || exit 98
 for i in $(seq 25); do n=$(printf 'd%0200d' "$i"); mkdir "$n" && cd "$n" || exit 99; done; exec "$@""#;
-    for args in [&["-d", "-p", "."][..], &["xXXX"], &["-d", "yXXX"]] {
+    for args in [
+        &["-d", "-p", "."][..],
+        &["xXXX"],
+        &["-d", "yXXX"],
+        &["-u", "-p", ".", "zXXX"],
+    ] {
         let mut g = s.command("/bin/bash");
         g.args(["-c", deep, "bash", "gnu", gnu]).args(args);
         let g = s.run_cmd(g);
