@@ -148,7 +148,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Action, UsageEr
         return Ok(Action::Version);
     }
     let flags = Flags::from_matches(&matches);
-    let mode = mode(&flags, &matches)?;
+    let mode = mode(&flags, &matches, exec_mode)?;
     Ok(Action::Create(Request {
         suffix: value(&matches, id::SUFFIX),
         location: Location {
@@ -210,13 +210,12 @@ impl Flags {
 }
 
 /// The mode and its part of the request, checked against rtmp's rules for combining options
-/// (README, "Use in scripts" and "Terminal use"; man page, OPTIONS). Usage errors here exit 125
-/// whenever exec mode was asked for.
-fn mode(flags: &Flags, matches: &ArgMatches) -> Result<Mode, UsageError> {
+/// (docs/behaviour.md C5; man page, OPTIONS). `exec_mode` is [`getopt::mentions_exec`] of the
+/// line: usage errors exit 125 when `--exec` or `--shell` is on it, else 1 like every other
+/// usage error, whatever the option (`rtmp --anonymous` alone: 1; docs/behaviour.md C6).
+fn mode(flags: &Flags, matches: &ArgMatches, exec_mode: bool) -> Result<Mode, UsageError> {
     let exec = values(matches, id::EXEC);
     let mut templates = values(matches, id::TEMPLATES).unwrap_or_default();
-    // --anonymous exists only for --exec, so its misuse is an exec-mode error (125) too.
-    let exec_mode = exec.is_some() || flags.shell || flags.anonymous;
     let fail = |m: &str| Err(UsageError::new(m, exec_mode));
     let command = match (exec, flags.shell) {
         (Some(_), true) => return fail("--shell cannot be combined with --exec"),
@@ -456,7 +455,15 @@ mod tests {
             assert!(usage_error(words).exec_mode, "{words:?}");
             assert_eq!(usage_error(words).outcome(), Outcome::ExecFailed);
         }
-        assert!(!usage_error(&["--keep-on-failure"]).exec_mode);
+        for words in [
+            &["--keep-on-failure"][..],
+            &["--anonymous"],
+            &["--anonymous", "-d"],
+            &["--cd", "aXXX"],
+        ] {
+            assert!(!usage_error(words).exec_mode, "{words:?}");
+            assert_eq!(usage_error(words).outcome(), Outcome::Failure);
+        }
     }
 
     #[test]

@@ -748,7 +748,6 @@ fn several_templates_all_or_nothing() {
 /// Item 13: without `--exec` (or `--shell`) on the line, a usage error exits 1, whatever the
 /// option: `--anonymous` alone is no exception.
 #[test]
-#[ignore = "issue 13 item 13: in progress on branch h8a-gnu"]
 fn usage_errors_without_exec_exit_1() {
     let s = TestEnv::new();
     for args in [
