@@ -560,7 +560,6 @@ fn rtmp_keep_env_acts_as_keep() {
 /// GNU's (1, nothing, nothing created); stderr names the template `-d`. (`--exec` after the one
 /// TEMPLATE, the documented form, is still recognised: GNU has no such option to protect.)
 #[test]
-#[ignore = "issue 13 item 8: in progress on branch h8a-gnu"]
 fn posixly_correct_stops_options_at_first_operand() {
     let Some(gnu) = gnu_mktemp() else { return };
     let (g, gs) = {
@@ -609,7 +608,6 @@ fn posixly_correct_stops_options_at_first_operand() {
 /// Item 9: `-p=sub` is the directory `=sub` (a short option's attached value is taken whole).
 /// Byte for byte as GNU: with only `sub/` present, both fail on `=sub/aXXX`.
 #[test]
-#[ignore = "issue 13 item 9: in progress on branch h8a-gnu"]
 fn p_equals_sub_means_dir_named_equals_sub() {
     let Some(gnu) = gnu_mktemp() else { return };
     let args = ["-p=sub", "aXXX"];
@@ -638,7 +636,6 @@ fn p_equals_sub_means_dir_named_equals_sub() {
 /// Item 10: getopt handles options in order, so `--help` or `--version` before a bad option
 /// wins (status 0, nothing on stderr); a bad option before them is still an error.
 #[test]
-#[ignore = "issue 13 item 10: in progress on branch h8a-gnu"]
 fn help_before_bad_option_wins() {
     let Some(gnu) = gnu_mktemp() else { return };
     let s = TestEnv::new();
