@@ -767,7 +767,6 @@ fn usage_errors_without_exec_exit_1() {
 /// consecutive 'X's in last component"; `fooXXXbar` works), and is plain text: no Markdown
 /// backticks, in `-h` or `--help`.
 #[test]
-#[ignore = "issue 13 item 14: in progress on branch h8a-gnu"]
 fn help_has_one_x_rule_and_no_backticks() {
     let s = TestEnv::new();
     for option in ["-h", "--help"] {
