@@ -795,7 +795,6 @@ fn help_has_one_x_rule_and_no_backticks() {
 /// bash-completion). `rtmp --exec cat <TAB>` must not offer rtmp's options (today it inserts
 /// `-`); with bash-completion loaded it offers the files `cat` would get.
 #[test]
-#[ignore = "issue 13 item 15: in progress on branch h8a-gnu"]
 fn bash_completes_the_command_after_exec() {
     let s = TestEnv::new();
     fs::write(s.root().join("afile.txt"), "").expect("file");
@@ -829,7 +828,6 @@ fn bash_completes_the_command_after_exec() {
 /// `--tmpdir`, `=`, `s` (COMP_WORDBREAKS). Directories must be in COMPREPLY (`compgen -d`),
 /// not left to `-o plusdirs`, so that they can be checked.
 #[test]
-#[ignore = "issue 13 item 16: in progress on branch h8a-gnu"]
 fn bash_completes_tmpdir_only_with_equals() {
     let s = TestEnv::new();
     fs::create_dir(s.root().join("sub")).expect("dir");
@@ -844,10 +842,37 @@ fn bash_completes_tmpdir_only_with_equals() {
     assert!(!reply.contains(&"afile.txt".to_owned()), "{reply:?}");
 }
 
+/// Items 15 and 16 (bash), the spellings the first two bash tests leave out: `--tmpdir=` with
+/// nothing after it yet (bash's current word is then `=`), `-p` (directories only, in
+/// COMPREPLY), `--exec=CMD` (bash splits it into `--exec`, `=`, `CMD`) and the prefix `--exe`,
+/// after which the command name itself is completed.
+#[test]
+fn bash_completes_exec_and_tmpdir_spellings() {
+    let s = TestEnv::new();
+    fs::create_dir(s.root().join("sub")).expect("dir");
+    fs::write(s.root().join("afile.txt"), "").expect("file");
+    let (reply, _) = bash_complete(s.root(), "rtmp --tmpdir=", &["rtmp", "--tmpdir", "="]);
+    assert!(reply.iter().any(|r| r == "sub"), "{reply:?}");
+    assert!(!reply.iter().any(|r| r == "afile.txt"), "{reply:?}");
+    let (reply, _) = bash_complete(s.root(), "rtmp -p s", &["rtmp", "-p", "s"]);
+    assert_eq!(reply, ["sub"], "{reply:?}");
+    let (reply, _) = bash_complete(s.root(), "rtmp --exe ca", &["rtmp", "--exe", "ca"]);
+    assert!(reply.iter().any(|r| r == "cat"), "command names: {reply:?}");
+    assert!(!reply.iter().any(|r| r.starts_with('-')), "{reply:?}");
+    let (reply, with_bash_completion) = bash_complete(
+        s.root(),
+        "rtmp --exec=cat ",
+        &["rtmp", "--exec", "=", "cat", ""],
+    );
+    assert!(!reply.iter().any(|r| r.starts_with('-')), "{reply:?}");
+    if with_bash_completion {
+        assert!(reply.iter().any(|r| r == "afile.txt"), "{reply:?}");
+    }
+}
+
 /// Items 15 and 17 (zsh, when installed): after `--exec CMD`, `_normal` completes for CMD.
 /// Driven through `zpty` with `compadd` captured (see `support::ZSH_CAPTURE`).
 #[test]
-#[ignore = "issue 13 item 15: in progress on branch h8a-gnu"]
 fn zsh_completes_the_command_after_exec() {
     let s = TestEnv::new();
     fs::write(s.root().join("afile.txt"), "").expect("file");
@@ -885,7 +910,6 @@ fn zsh_completes_tmpdir_only_with_equals() {
 
 /// Items 15 and 17 (fish, when installed): after `--exec CMD`, `__fish_complete_subcommand`.
 #[test]
-#[ignore = "issue 13 item 15: in progress on branch h8a-gnu"]
 fn fish_completes_the_command_after_exec() {
     let s = TestEnv::new();
     let Some(reply) = fish_complete(s.root(), "rtmp --exec ls --al") else {
@@ -906,7 +930,6 @@ fn fish_completes_the_command_after_exec() {
 /// Item 16 (fish, when installed): `--tm` completes to `--tmpdir=`, and `--tmpdir=<TAB>` gives
 /// `--tmpdir=sub/` (today `--tmpdir=--tmpdir=sub/`).
 #[test]
-#[ignore = "issue 13 item 16: in progress on branch h8a-gnu"]
 fn fish_completes_tmpdir_only_with_equals() {
     let s = TestEnv::new();
     fs::create_dir(s.root().join("sub")).expect("dir");
