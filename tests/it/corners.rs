@@ -949,7 +949,6 @@ fn fish_completes_tmpdir_only_with_equals() {
 /// Item 17: CI drives zsh and fish too, so `.ci/run` installs them from the distribution's
 /// packages when they are missing.
 #[test]
-#[ignore = "issue 13 item 17: in progress on branch h8a-gnu"]
 fn ci_installs_zsh_and_fish_when_missing() {
     let ci = repo_file(".ci/run");
     let code: Vec<&str> = ci
