@@ -983,10 +983,49 @@ fn readme_install_line_is_locked() {
     );
 }
 
-/// Item 19: nothing in the README, the sources or the tests depends on files outside the
-/// repository (`../shared`, its `SPEC.md`). This file spells the names in pieces.
+/// Item 18: `scripts/install.sh` puts the binary, the man page and the bash, zsh and fish
+/// completions under `DESTDIR` + `PREFIX` (here the test's binary, through `BIN`, so nothing
+/// is built), where each tool looks for them.
 #[test]
-#[ignore = "issue 13 item 19: in progress on branch h8a-gnu"]
+fn install_script_honours_destdir_and_prefix() {
+    let s = TestEnv::new();
+    let mut cmd = s.command("/bin/sh");
+    cmd.arg(repo_root().join("scripts/install.sh"))
+        .env("DESTDIR", s.root().join("stage"))
+        .env("PREFIX", "/usr")
+        .env("BIN", rtmp_bin());
+    let out = s.run_cmd(cmd);
+    out.code(0);
+    let files: Vec<String> = s
+        .listing()
+        .into_iter()
+        .filter(|e| !e.ends_with('/'))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "stage/usr/bin/rtmp",
+            "stage/usr/share/bash-completion/completions/rtmp",
+            "stage/usr/share/fish/vendor_completions.d/rtmp.fish",
+            "stage/usr/share/man/man1/rtmp.1",
+            "stage/usr/share/zsh/site-functions/_rtmp",
+        ],
+        "{}",
+        out.context()
+    );
+    let installed = s.root().join("stage/usr/bin/rtmp");
+    let version = s.run_cmd(s.command(&installed).arg("--version"));
+    version.code(0);
+    assert_eq!(
+        fs::read(s.root().join("stage/usr/share/man/man1/rtmp.1")).expect("man page"),
+        fs::read(repo_root().join("man/rtmp.1")).expect("man page"),
+    );
+}
+
+/// Item 19: nothing in the README, the sources or the tests depends on files outside the
+/// repository (the project's shared folder beside the clone, the spec file in it). This test
+/// spells their names in pieces, so that it does not find itself.
+#[test]
 fn repository_stands_on_its_own() {
     let spec = ["SPEC", ".md"].concat();
     let shared = ["../", "shared"].concat();
