@@ -30,6 +30,10 @@ set by rtmp in the environment of CMD to the path it created.
 .TP
 .B SHELL
 the shell that \fB\-\-shell\fR starts (\fI/bin/sh\fR when unset or empty).
+.TP
+.B POSIXLY_CORRECT
+when set (to any value), options end at the first TEMPLATE, as with GNU getopt: later words are
+TEMPLATEs, except \fB\-\-exec\fR and what follows it.
 .SH CLEANUP
 With \fB\-\-exec\fR, rtmp removes the path when CMD ends, however it ends: by name, inside
 the directory where it was created (held open from creation on), without ever following a
