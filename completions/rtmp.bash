@@ -21,11 +21,46 @@ _rtmp() {
         esac
     done
 
+    # rtmp: after --exec CMD the words are CMD's; --tmpdir takes DIR only after '='.
+    local j k w
+    for (( j=1; j < COMP_CWORD; j++ )); do
+        w=${COMP_WORDS[j]}
+        [[ $w == -- ]] && break
+        if [[ $w == --exe || $w == --exec ]]; then
+            k=$((j + 1))
+            [[ ${COMP_WORDS[k]} == = ]] && k=$((k + 1))
+            if (( k < COMP_CWORD )); then
+                if declare -F _command_offset >/dev/null; then
+                    _command_offset "$k"
+                else
+                    COMPREPLY=($(compgen -f -- "${cur}"))
+                fi
+                return 0
+            fi
+            if (( k == COMP_CWORD )) || [[ ${cur} == = ]]; then
+                COMPREPLY=($(compgen -c -- "${cur#=}"))
+                return 0
+            fi
+        fi
+    done
+    if [[ ${cur} == = ]] && [[ ${#prev} -ge 3 && --tmpdir == "${prev}"* ]]; then
+        COMPREPLY=($(compgen -d))
+        return 0
+    fi
+    if (( COMP_CWORD >= 3 )) && [[ ${prev} == = ]]; then
+        w=${COMP_WORDS[COMP_CWORD-2]}
+        if [[ ${#w} -ge 3 && --tmpdir == "${w}"* ]]; then
+            COMPREPLY=($(compgen -d -- "${cur}"))
+            return 0
+        fi
+    fi
+
     case "${cmd}" in
         rtmp)
-            opts="-d -u -q -p -t -h -V --directory --dry-run --quiet --suffix --tmpdir --exec --export-tmpdir --keep-on-failure --cd --anonymous --shell --help --version"
+            opts="-d -u -q -p -t -h -V --directory --dry-run --quiet --suffix --tmpdir= --exec --export-tmpdir --keep-on-failure --cd --anonymous --shell --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]] && compopt -o nospace 2>/dev/null
                 return 0
             fi
             case "${prev}" in
@@ -34,17 +69,7 @@ _rtmp() {
                     return 0
                     ;;
                 -p)
-                    COMPREPLY=()
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o plusdirs
-                    fi
-                    return 0
-                    ;;
-                --tmpdir)
-                    COMPREPLY=()
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o plusdirs
-                    fi
+                    COMPREPLY=($(compgen -d -- "${cur}"))
                     return 0
                     ;;
                 --exec)
@@ -56,6 +81,7 @@ _rtmp() {
                     ;;
             esac
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]] && compopt -o nospace 2>/dev/null
             return 0
             ;;
     esac

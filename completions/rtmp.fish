@@ -1,16 +1,34 @@
-complete -c rtmp -l suffix -d 'Append SUFF to TEMPLATE' -r
-complete -c rtmp -s p -d 'Interpret TEMPLATE relative to DIR' -r -f -a "(__fish_complete_directories)"
-complete -c rtmp -l tmpdir -d 'Same as -p DIR; without DIR, use $TMPDIR or /tmp' -r -f -a "(__fish_complete_directories)"
-complete -c rtmp -l exec -d 'Run CMD with the new path, then remove the path; must come last' -r -f -a "(__fish_complete_command)"
-complete -c rtmp -s d -l directory -d 'Create a directory, not a file'
-complete -c rtmp -s u -l dry-run -d 'Do not create anything; merely print a name (unsafe)'
-complete -c rtmp -s q -l quiet -d 'Suppress diagnostics about file/dir-creation failure'
-complete -c rtmp -s t -d 'TEMPLATE is one name in $TMPDIR, else in -p DIR, else in /tmp (BSD: -t PREFIX)'
-complete -c rtmp -l export-tmpdir -d 'With -d: set TMPDIR to the new directory for CMD'
-complete -c rtmp -l keep-on-failure -d 'Keep the path if CMD fails or dies of a signal'
-complete -c rtmp -l cd -d 'With -d: run CMD inside the new directory'
-complete -c rtmp -l anonymous -d 'With --exec, files only: the file never has a name'
-complete -c rtmp -l shell -d 'A throwaway shell in a throwaway directory'
-complete -c rtmp -s h -d 'Print a short help'
-complete -c rtmp -l help -d 'Print the full help, with exit statuses and examples'
-complete -c rtmp -s V -l version -d 'Print version'
+# rtmp: after --exec CMD the words are CMD's; --tmpdir takes DIR only after '='.
+function __rtmp_after_exec_cmd
+    set -l toks (commandline -opc)
+    set -l i (contains -i -- --exec $toks); or return 1
+    test (count $toks) -gt $i
+end
+function __rtmp_exec_words
+    set -l toks (commandline -opc)
+    set -l i (contains -i -- --exec $toks)
+    printf '%s\n' $toks[(math $i + 1)..-1]
+end
+function __rtmp_tmpdir_values
+    set -l tok (commandline -ct)
+    string match -q -- '--tmpdir=*' $tok; or return
+    __fish_complete_directories (string replace -- --tmpdir= '' $tok) | string replace -r '^' -- --tmpdir=
+end
+complete -c rtmp -n __rtmp_after_exec_cmd -f -a '(__fish_complete_subcommand --commandline (__rtmp_exec_words) (commandline -ct))'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd; and string match -q -- "--tmpdir=*" (commandline -ct)' -f -a '(__rtmp_tmpdir_values)'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd; and string match -q -- "--t*" (commandline -ct); and not string match -q -- "*=*" (commandline -ct)' -f -a '--tmpdir=' -d 'Same as -p DIR; without DIR, use $TMPDIR or /tmp'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l suffix -d 'Append SUFF to TEMPLATE' -r
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s p -d 'Interpret TEMPLATE relative to DIR' -r -f -a "(__fish_complete_directories)"
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l exec -d 'Run CMD with the new path, then remove the path; must come last' -r -f -a "(__fish_complete_command)"
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s d -l directory -d 'Create a directory, not a file'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s u -l dry-run -d 'Do not create anything; merely print a name (unsafe)'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s q -l quiet -d 'Suppress diagnostics about file/dir-creation failure'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s t -d 'TEMPLATE is one name in $TMPDIR, else in -p DIR, else in /tmp (BSD: -t PREFIX)'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l export-tmpdir -d 'With -d: set TMPDIR to the new directory for CMD'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l keep-on-failure -d 'Keep the path if CMD fails or dies of a signal'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l cd -d 'With -d: run CMD inside the new directory'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l anonymous -d 'With --exec, files only: the file never has a name'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l shell -d 'A throwaway shell in a throwaway directory'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s h -d 'Print a short help'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l help -d 'Print the full help, with exit statuses and examples'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s V -l version -d 'Print version'

@@ -1,9 +1,12 @@
 //! Creation of a planned name: a file, a directory, or (dry run) just a free name.
 //!
-//! Built on `tempfile::Builder::make_in`, which draws the random characters (`[A-Za-z0-9]`,
-//! reseeded from the OS after three collisions) and retries on `EEXIST`. The creation itself is
-//! done here so that the OS error reaches the message unchanged: `tempfile_in`/`tempdir_in` wrap
-//! it in a private type that hides the errno, and GNU's messages need the plain OS text.
+//! rtmp draws the names itself (`[A-Za-z0-9]` from a generator seeded by the OS, a bounded
+//! number of retries on `EEXIST`) and creates them with the name as planned, relative to the
+//! current directory when the template is, as GNU does (docs/behaviour.md A3). Not through
+//! `tempfile`: its `make_in` joins `getcwd()` to a relative directory first, which fails with
+//! `File name too long` in a current directory deeper than PATH_MAX, and its
+//! `tempfile_in`/`tempdir_in` wrap the OS error in a private type that hides the errno, while
+//! GNU's messages need the plain OS text.
 //!
 //! Invariants: files are opened with `O_CREAT|O_EXCL` (never through an existing name or
 //! symlink) and mode 0600, directories with mode 0700; the umask can only remove bits. Nothing is
@@ -14,7 +17,6 @@ use std::fmt;
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io;
 use std::os::fd::OwnedFd;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 
 use nix::errno::Errno;
@@ -31,7 +33,9 @@ use crate::template::Plan;
 pub struct Created {
     /// The path in the user's form: relative when the template was relative.
     pub path: OsString,
-    /// The same path made absolute against the current directory at creation time, for cleanup.
+    /// The same path made absolute against the current directory at creation time, for
+    /// `--exec` (`--cd`, cleanup); the relative path itself where the current directory cannot
+    /// be read (deeper than PATH_MAX).
     pub absolute: PathBuf,
     /// What was created.
     pub kind: Kind,
@@ -39,11 +43,12 @@ pub struct Created {
 
 impl Created {
     /// Removes a file or an (empty) directory that was just created, as GNU does when it cannot
-    /// print the name. Errors are the OS's.
+    /// print the name: by [`Created::path`], as created, so the current directory must be the
+    /// one it was created in (rtmp never changes its own). Errors are the OS's.
     pub fn remove_fresh(&self) -> io::Result<()> {
         match self.kind {
-            Kind::File => fs::remove_file(&self.absolute),
-            Kind::Directory => fs::remove_dir(&self.absolute),
+            Kind::File => fs::remove_file(&self.path),
+            Kind::Directory => fs::remove_dir(&self.path),
         }
     }
 }
@@ -94,10 +99,14 @@ impl std::error::Error for CreateError {}
 /// (as GNU's `gen_tempname` with `GT_NOCREATE`: a missing parent is fine, a parent that is a file
 /// is `Not a directory`).
 ///
+/// The name is created as planned, relative to the current directory when the plan is
+/// relative, as GNU does: a current directory deeper than PATH_MAX works
+/// (docs/behaviour.md A3.3).
+///
 /// Output: the created name. Errors: [`CreateError`] with the OS error; a full name space is
-/// `File exists` after tempfile's bounded retries.
+/// `File exists` after [`ATTEMPTS`] tries.
 pub fn create(plan: &Plan, kind: Kind, dry_run: bool) -> Result<Created, CreateError> {
-    let made = if dry_run {
+    let (path, ()) = if dry_run {
         make_in(plan, kind, name_is_free)
     } else {
         match kind {
@@ -105,52 +114,68 @@ pub fn create(plan: &Plan, kind: Kind, dry_run: bool) -> Result<Created, CreateE
             Kind::Directory => make_in(plan, kind, create_dir),
         }
     }?;
-    let absolute = made.path().to_path_buf();
-    // disable_cleanup(true): dropping the handle leaves the name in place.
-    drop(made);
-    let bytes = absolute.as_os_str().as_bytes();
-    let end = bytes.len() - plan.suffix.len();
-    let random = &bytes[end - plan.x_count..end];
-    let path = plan.with_random(random);
     Ok(Created {
+        absolute: absolute(Path::new(&path)),
         path,
-        // tempfile joins the current directory and the template as written (`/w/./tmp.X`);
-        // `components` drops the `.` steps (and nothing else: `..` stays, as it must).
-        absolute: absolute.components().collect(),
         kind,
     })
 }
 
-/// Draws names for `plan` with tempfile and calls `make` on each until one is not taken:
-/// the generator seeded from the OS, tempfile's bounded retries, and the failure reported as a
-/// [`CreateError`] for `kind`. The returned handle never removes the name when dropped.
+/// `path` made absolute against the current directory, without its `.` steps (`..` stays, as
+/// it must). Where the current directory cannot be read (`getcwd` fails, for one deeper than
+/// PATH_MAX), `path` itself, which is still right relative to the unchanged current directory.
+fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        return path.components().collect();
+    }
+    match std::env::current_dir() {
+        Ok(cwd) => cwd.join(path).components().collect(),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
+/// How many names [`create`] tries before it gives up with `File exists`: tempfile's bound
+/// (which rtmp used before it drew names itself), below GNU's 62^3 but far above what a
+/// name space that is not full needs.
+pub const ATTEMPTS: u32 = 65_536;
+
+/// Draws names for `plan` (the random characters from `[A-Za-z0-9]`, as GNU's, from a
+/// generator seeded by the OS) and calls `make` on each until one is not taken (`EEXIST`).
+///
+/// Output: the name, as planned (relative when the plan is), and what `make` returned.
+/// Errors: the first error of `make` other than `EEXIST`, or `EEXIST` after [`ATTEMPTS`]
+/// names, as a [`CreateError`] for `kind`.
 fn make_in<R>(
     plan: &Plan,
     kind: Kind,
-    make: impl FnMut(&Path) -> io::Result<R>,
-) -> Result<tempfile::NamedTempFile<R>, CreateError> {
-    seed_names_from_os();
-    tempfile::Builder::new()
-        .prefix(&plan.prefix)
-        .suffix(&plan.suffix)
-        .rand_bytes(plan.x_count)
-        .disable_cleanup(true)
-        .make_in(Path::new(&plan.dir), make)
-        .map_err(|e| CreateError::new(kind, plan, normalize_exhausted(e)))
+    mut make: impl FnMut(&Path) -> io::Result<R>,
+) -> Result<(OsString, R), CreateError> {
+    let mut rng = fastrand::Rng::with_seed(os_seed());
+    let attempts = if plan.x_count == 0 { 1 } else { ATTEMPTS };
+    let mut random = vec![0u8; plan.x_count];
+    for _ in 0..attempts {
+        for byte in &mut random {
+            // alphanumeric() is ASCII, one byte.
+            *byte = rng.alphanumeric() as u8;
+        }
+        let path = plan.with_random(&random);
+        match make(Path::new(&path)) {
+            Ok(made) => return Ok((path, made)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(CreateError::new(kind, plan, e)),
+        }
+    }
+    Err(CreateError::new(kind, plan, io::Error::from(Errno::EEXIST)))
 }
 
-/// Seeds the name generator from the OS, as GNU's `gen_tempname` uses getrandom (SECURITY.md,
-/// "Where the random characters come from").
+/// A seed for the name generator from the OS, as GNU's `gen_tempname` uses getrandom
+/// (SECURITY.md, "Where the random characters come from").
 ///
-/// tempfile forks its generator from fastrand's thread-local one, which fastrand seeds from a
-/// hash of the clock and the thread id; tempfile itself only reseeds from the OS after three
-/// collisions. Seeding here makes even the first name unpredictable. If the OS has no random
-/// bytes to give, fastrand's own seed stays: names are then guessable, but creation is still
-/// `O_EXCL`, so a guess can only cost an attempt, never hand over the file.
-fn seed_names_from_os() {
-    if let Ok(seed) = getrandom::u64() {
-        fastrand::seed(seed);
-    }
+/// If the OS has no random bytes to give, fastrand's own seed (a hash of the clock and the
+/// thread id) is used: names are then guessable, but creation is still `O_EXCL`, so a guess can
+/// only cost an attempt, never hand over the file.
+fn os_seed() -> u64 {
+    getrandom::u64().unwrap_or_else(|_| fastrand::u64(..))
 }
 
 /// `--anonymous`: a file without a name in `plan`'s directory (`""` is the current one), open
@@ -172,8 +197,7 @@ pub fn create_anonymous(plan: &Plan) -> Result<OwnedFd, CreateError> {
     if let Some(file) = open_unnamed_file(dir).map_err(fail)? {
         return Ok(file.into());
     }
-    let named = make_in(plan, Kind::File, create_file)?;
-    let (file, path) = named.keep().map_err(|e| fail(e.error))?;
+    let (path, file) = make_in(plan, Kind::File, create_file)?;
     fs::remove_file(&path).map_err(fail)?;
     Ok(file.into())
 }
@@ -198,14 +222,5 @@ fn name_is_free(path: &Path) -> io::Result<()> {
         Ok(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
-    }
-}
-
-/// tempfile gives up with its own "too many temporary files exist"; GNU says `File exists`.
-fn normalize_exhausted(e: io::Error) -> io::Error {
-    if e.raw_os_error().is_none() && e.kind() == io::ErrorKind::AlreadyExists {
-        io::Error::from(Errno::EEXIST)
-    } else {
-        e
     }
 }

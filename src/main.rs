@@ -41,7 +41,7 @@ pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int 
 /// mktemp mode or `--exec` mode. A usage error is reported as GNU tools do (`rtmp: MESSAGE` and
 /// the `--help` hint on stderr).
 fn dispatch(args: Vec<OsString>) -> Outcome {
-    let action = match cli::parse(args) {
+    let action = match cli::parse_in(args, cli::ParseEnv::from_process()) {
         Ok(action) => action,
         Err(e) => {
             warn(&e.message);

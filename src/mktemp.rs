@@ -1,10 +1,11 @@
 //! mktemp mode: plan each template, create it, print the names (README, "Use in scripts";
 //! GNU `mktemp`, plus BSD's several templates).
 //!
-//! Every failure is reported once on stderr as `rtmp: ...`; the other templates are still
-//! attempted (BSD), and the exit status is 1 if anything failed. `-q` hides creation failures,
-//! never a broken template rule (GNU). If the names cannot be written to stdout, everything
-//! created is removed again, as GNU does, and nothing is left behind.
+//! Several templates (BSD) are all or nothing: every template is planned before any is created,
+//! and a failure removes what the run created, so status 1 leaves nothing behind and prints no
+//! name (docs/behaviour.md A3.6 and B2). Every failure is reported once on stderr as
+//! `rtmp: ...`; `-q` hides creation failures, never a broken template rule (GNU). If the names
+//! cannot be written to stdout, everything created is removed again, as GNU does.
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -45,9 +46,16 @@ impl fmt::Display for Failure {
 /// Carries out mktemp mode: creates (or with `-u` only names) each template of `mktemp`, or
 /// GNU's default one, and prints the names, one a line.
 ///
+/// All or nothing (docs/behaviour.md B2; the man page's "status 1 leaves nothing behind"):
+/// every template is planned first, and a template error stops the run before anything is
+/// created (each error is printed, in template order); then the templates are created in
+/// order, and a creation failure removes the ones already created, so nothing is printed;
+/// last, all names go out in one write, and a write error removes everything created too.
+///
 /// Inputs: the request's shared part (suffix, location, `-q`), its mktemp part, and `$TMPDIR`
 /// as the caller read it. Output: [`Outcome::Success`], or [`Outcome::Failure`] when any
-/// template failed or stdout could not be written; each failure is reported on stderr.
+/// template failed or stdout could not be written; each failure is reported on stderr (`-q`
+/// hides creation and write failures, never a template error, as GNU).
 pub fn create_and_print(request: &Request, mktemp: &Mktemp, env_tmpdir: Option<&OsStr>) -> Outcome {
     let templates: Vec<Option<&OsStr>> = if mktemp.templates.is_empty() {
         vec![None]
@@ -58,39 +66,56 @@ pub fn create_and_print(request: &Request, mktemp: &Mktemp, env_tmpdir: Option<&
             .map(|t| Some(t.as_os_str()))
             .collect()
     };
-    let mut failed = false;
-    let mut created: Vec<Created> = Vec::new();
+    let mut plans = Vec::with_capacity(templates.len());
+    let mut planned = true;
     for template in templates {
-        let result = request
-            .plan(template, env_tmpdir)
-            .map_err(Failure::Template)
-            .and_then(|plan| create(&plan, mktemp.kind, mktemp.dry_run).map_err(Failure::Create));
-        match result {
+        match request.plan(template, env_tmpdir) {
+            Ok(plan) => plans.push(plan),
+            Err(e) => {
+                planned = false;
+                report(request, &Failure::Template(e));
+            }
+        }
+    }
+    if !planned {
+        return Outcome::Failure;
+    }
+    let mut created: Vec<Created> = Vec::with_capacity(plans.len());
+    for plan in &plans {
+        match create(plan, mktemp.kind, mktemp.dry_run) {
             Ok(c) => created.push(c),
-            Err(failure) => {
-                failed = true;
-                if !(request.quiet && failure.hidden_by_quiet()) {
-                    warn(&failure.to_string());
-                }
+            Err(e) => {
+                roll_back(mktemp, &created);
+                report(request, &Failure::Create(e));
+                return Outcome::Failure;
             }
         }
     }
     if let Err(e) = print_names(&created) {
-        if !mktemp.dry_run {
-            for c in &created {
-                // The name is useless to the caller if it was never printed.
-                let _ = c.remove_fresh();
-            }
-        }
+        roll_back(mktemp, &created);
         if !request.quiet || mktemp.dry_run {
             warn(&format!("write error: {}", os_error_text(&e)));
         }
         return Outcome::Failure;
     }
-    if failed {
-        Outcome::Failure
-    } else {
-        Outcome::Success
+    Outcome::Success
+}
+
+/// Prints `failure` as `rtmp: ...` unless `-q` hides it.
+fn report(request: &Request, failure: &Failure) {
+    if !(request.quiet && failure.hidden_by_quiet()) {
+        warn(&failure.to_string());
+    }
+}
+
+/// Removes what this run created (nothing in a dry run): a name that is not printed is of no
+/// use to the caller. A removal that fails is not reported: the run already failed, and its
+/// message says why.
+fn roll_back(mktemp: &Mktemp, created: &[Created]) {
+    if !mktemp.dry_run {
+        for c in created {
+            let _ = c.remove_fresh();
+        }
     }
 }
 

@@ -58,8 +58,8 @@ pub mod id {
 
 /// The text after the options in `--help`, before the exit statuses.
 const LONG_HELP_NOTES: &str = "\
-If TEMPLATE is not given, use tmp.XXXXXXXXXX and --tmpdir is implied. TEMPLATE must end in
-at least 3 consecutive X's (unless -t is given: then it may be a BSD prefix).
+If TEMPLATE is not given, use tmp.XXXXXXXXXX and --tmpdir is implied. With -t, a TEMPLATE
+with too few X's is a BSD prefix (see -t).
 
 With --exec, the path is removed when CMD ends, however it ends, without following symlinks;
 if rtmp itself is killed (SIGKILL), a guardian process removes it once CMD has exited.";
@@ -144,15 +144,14 @@ pub fn command() -> Command {
                 .value_hint(ValueHint::DirPath)
                 .with_help(
                     "Same as -p DIR; without DIR, use $TMPDIR or /tmp",
-                    "The value is taken only when attached with '=': `--tmpdir fooXXX` means \
+                    "The value is taken only when attached with '=': '--tmpdir fooXXX' means \
                      \"no DIR, template fooXXX\".",
                 ),
             flag(id::T, Some('t'), None).with_help(
                 "TEMPLATE is one name in $TMPDIR, else in -p DIR, else in /tmp (BSD: -t PREFIX)",
                 "TEMPLATE must be a single file name component; $TMPDIR (if set and not empty) \
-                 is preferred over -p DIR, as in GNU mktemp. As in BSD mktemp, a TEMPLATE with \
-                 fewer than 3 trailing X's and no slash is a prefix: rtmp creates \
-                 PREFIX.XXXXXXXXXX.",
+                 is preferred over -p DIR, as in GNU mktemp. As in BSD mktemp, a TEMPLATE with too \
+                 few X's and no slash is a prefix: rtmp creates PREFIX.XXXXXXXXXX.",
             ),
         ])
         .next_help_heading("Exec")
@@ -176,7 +175,7 @@ pub fn command() -> Command {
             ),
             flag(id::KEEP_ON_FAILURE, None, Some("keep-on-failure")).with_help(
                 "Keep the path if CMD fails or dies of a signal",
-                "rtmp then prints `rtmp: kept PATH` on stderr, for a look at what CMD left.",
+                "rtmp then prints \"rtmp: kept 'PATH'\" on stderr, for a look at what CMD left.",
             ),
             flag(id::CD, None, Some("cd")).with_help(
                 "With -d: run CMD inside the new directory",
@@ -208,10 +207,16 @@ pub fn command() -> Command {
                 .value_parser(value_parser!(std::ffi::OsString))
                 .action(ArgAction::Append)
                 .num_args(1..)
-                .with_help(
-                    "Name pattern: trailing X's (at least 3) are replaced by random characters",
-                    "Default: tmp.XXXXXXXXXX in $TMPDIR or /tmp. Several TEMPLATEs (BSD) are \
-                     each created and printed on their own line.",
+                // One X rule per help text, as GNU's: -h says it here, --help in the about.
+                .help(
+                    "Name pattern: its last run of X's (at least 3 in a row, in the last \
+                     component) becomes random characters",
+                )
+                .long_help(
+                    "Name pattern (default: tmp.XXXXXXXXXX in $TMPDIR or /tmp); see above for \
+                     the X's.\n\n\
+                     Several TEMPLATEs (BSD) are each created and printed on their own line, all \
+                     or nothing: if one cannot be created, none is left and nothing is printed.",
                 ),
         )
 }

@@ -71,6 +71,30 @@ fn short_cluster_takes_next_word(word: &[u8]) -> bool {
     }
 }
 
+/// For a short-option word whose value-taking option has its value attached (`-pDIR`,
+/// `-dp=DIR`): the cluster up to that option and the value, as two words. getopt takes the rest
+/// of the word as the value, byte for byte (glibc `getopt`, `_getopt_internal_r`), so `-p=sub`
+/// is the directory `=sub` (GNU mktemp: `failed to create file via template '=sub/aXXX'`).
+/// `None` for any other word.
+fn split_attached_short_value(word: &[u8]) -> Option<(OsString, OsString)> {
+    let cluster = word.strip_prefix(b"-")?;
+    if cluster.is_empty() || cluster.starts_with(b"-") {
+        return None;
+    }
+    let i = cluster.iter().position(|b| SHORT_WITH_VALUE.contains(b))?;
+    let (options, value) = cluster.split_at(i + 1);
+    if value.is_empty() {
+        return None;
+    }
+    let mut options_word = b"-".to_vec();
+    options_word.extend_from_slice(options);
+    // Split at an ASCII option letter: both halves keep the user's bytes.
+    Some((
+        OsString::from_vec(options_word),
+        OsString::from_vec(value.to_vec()),
+    ))
+}
+
 /// Keeps GNU's meaning of long-option prefixes that rtmp's own options would make ambiguous:
 /// `--s` is `--suffix` in every script written for GNU mktemp, even though rtmp also has
 /// `--shell`. A prefix that is ambiguous for GNU too (`--d`) is left for clap to refuse (and
@@ -90,6 +114,12 @@ pub fn resolve_gnu_prefixes(args: Vec<OsString>, command: &Command) -> Vec<OsStr
             break;
         }
         let Some(rest) = bytes.strip_prefix(b"--") else {
+            // `-pDIR`, `-p=DIR`: passed as two words, so that clap takes DIR whole (it drops
+            // one `=` of an attached short value; getopt keeps it: `-p=sub` is DIR `=sub`).
+            if let Some((cluster, value)) = split_attached_short_value(bytes) {
+                out.extend([cluster, value]);
+                continue;
+            }
             // `-p DIR` (also at the end of a cluster, `-dp DIR`): DIR is not an option.
             let takes_value = short_cluster_takes_next_word(bytes);
             out.push(word);
@@ -128,6 +158,124 @@ pub fn resolve_gnu_prefixes(args: Vec<OsString>, command: &Command) -> Vec<OsStr
         }
     }
     out
+}
+
+/// True when the long option word `rest` (the bytes after `--`) takes the next word as its value:
+/// `--suffix SUFF` and its unambiguous GNU prefixes (`--su`), never with `=`.
+fn long_takes_next_word(rest: &[u8]) -> bool {
+    !rest.is_empty()
+        && !rest.contains(&b'=')
+        && GNU_LONG_OPTIONS
+            .iter()
+            .filter(|o| o.as_bytes().starts_with(rest))
+            .eq(["suffix"].iter())
+}
+
+/// True when `word` is an operand for getopt: not an option (`-` alone is an operand).
+fn is_operand(word: &[u8]) -> bool {
+    !word.starts_with(b"-") || word == b"-"
+}
+
+/// `POSIXLY_CORRECT`: options end at the first operand, as glibc `getopt` does when the variable
+/// is in the environment (docs/behaviour.md A1.2; GNU: `POSIXLY_CORRECT=1 mktemp fooXXX -d`
+/// is `too many templates`).
+///
+/// Input: the words after [`resolve_gnu_prefixes`]. Removes from them the first operand and
+/// every word after it, and returns those as operands (TEMPLATEs), in order; the caller adds
+/// them to the templates clap finds. Exception (rtmp's, since GNU has no `--exec`): an `--exec`
+/// word after the first operand, before any `--`, stays an option with the words after it, so
+/// the documented `rtmp [OPTION]... [TEMPLATE] --exec CMD` works. Option values (`-p DIR`,
+/// `--suffix SUFF`) are not operands; a `--` before the first operand leaves everything to clap.
+pub fn take_posix_operands(args: &mut Vec<OsString>) -> Vec<OsString> {
+    let mut i = 0;
+    while let Some(word) = args.get(i).map(|w| w.as_encoded_bytes()) {
+        if word == b"--" || starts_exec(word) {
+            return Vec::new();
+        }
+        if is_operand(word) {
+            break;
+        }
+        let skip_value = match word.strip_prefix(b"--") {
+            Some(rest) => long_takes_next_word(rest),
+            None => short_cluster_takes_next_word(word),
+        };
+        i += if skip_value { 2 } else { 1 };
+    }
+    if i >= args.len() {
+        return Vec::new();
+    }
+    let end = args[i..]
+        .iter()
+        .map(|w| w.as_encoded_bytes())
+        .take_while(|w| *w != b"--")
+        .position(starts_exec)
+        .map_or(args.len(), |n| i + n);
+    args.drain(i..end).collect()
+}
+
+/// The id of the first `-h`, `--help`, `-V` or `--version` (any id in `info_ids`) that getopt
+/// would act on, in order: before any word getopt refuses (an unknown or ambiguous option, an
+/// argument given to a flag), and before `--` or `--exec`. GNU mktemp acts on `--help` and
+/// `--version` as getopt returns them, so `mktemp --help --bogus` prints the help (status 0)
+/// while `mktemp --bogus --help` is an error (docs/behaviour.md A1.6).
+///
+/// Inputs: the words after [`resolve_gnu_prefixes`] and rtmp's [`Command`]. Option values are
+/// skipped (`-p --help` is the directory `--help`). `None` when no such option comes first;
+/// clap then parses the whole line as usual.
+pub fn first_info_option(
+    args: &[OsString],
+    command: &Command,
+    info_ids: &[&str],
+) -> Option<String> {
+    let is_info = |arg: &clap::Arg| info_ids.iter().any(|id| arg.get_id() == *id);
+    let mut words = args.iter().map(|w| w.as_encoded_bytes());
+    while let Some(word) = words.next() {
+        if word == b"--" || starts_exec(word) {
+            return None;
+        }
+        if is_operand(word) {
+            continue;
+        }
+        if let Some(rest) = word.strip_prefix(b"--") {
+            let (name, has_value) = match rest.iter().position(|&b| b == b'=') {
+                Some(i) => (&rest[..i], true),
+                None => (rest, false),
+            };
+            let name = std::str::from_utf8(name).ok()?;
+            let [long] = long_options_with_prefix(command, name)[..] else {
+                return None; // unknown or ambiguous: getopt's error comes first
+            };
+            let arg = command
+                .get_arguments()
+                .find(|a| a.get_long() == Some(long))?;
+            let takes_value = arg.get_action().takes_values();
+            if has_value && !takes_value {
+                return None; // `--help=x`: doesn't allow an argument
+            }
+            if is_info(arg) {
+                return Some(arg.get_id().to_string());
+            }
+            if !has_value && long_takes_next_word(rest) {
+                words.next();
+            }
+            continue;
+        }
+        for (i, &c) in word[1..].iter().enumerate() {
+            let arg = command
+                .get_arguments()
+                .find(|a| a.get_short().is_some_and(|s| u32::from(s) == u32::from(c)))?;
+            if is_info(arg) {
+                return Some(arg.get_id().to_string());
+            }
+            if SHORT_WITH_VALUE.contains(&c) {
+                if i + 2 == word.len() {
+                    words.next(); // `-p DIR`
+                }
+                break; // `-pDIR`: the rest of the word is the value
+            }
+        }
+    }
+    None
 }
 
 /// Rewrites a clap error in getopt's words (glibc `getopt_long`), without the program name.
@@ -244,20 +392,111 @@ mod tests {
 
     #[test]
     fn an_attached_value_ends_the_cluster() {
-        // getopt: `-pp` is -p with DIR `p`, so the next word is an option again.
+        // getopt: `-pp` is -p with DIR `p`, so the next word is an option again. (The
+        // attached value is passed to clap as a word of its own.)
         assert_eq!(
             resolved(&["-pp", "--s", ".x"]),
-            words(&["-pp", "--suffix", ".x"])
+            words(&["-p", "p", "--suffix", ".x"])
         );
         assert_eq!(
             resolved(&["-dpp", "--s", ".x"]),
-            words(&["-dpp", "--suffix", ".x"])
+            words(&["-dp", "p", "--suffix", ".x"])
         );
         assert!(short_cluster_takes_next_word(b"-p"));
         assert!(short_cluster_takes_next_word(b"-uqp"));
         assert!(!short_cluster_takes_next_word(b"-pd"));
         assert!(!short_cluster_takes_next_word(b"-"));
         assert!(!short_cluster_takes_next_word(b"aXXp"));
+    }
+
+    #[test]
+    fn an_attached_short_value_is_its_own_word() {
+        assert_eq!(
+            resolved(&["-p=sub", "aXXX"]),
+            words(&["-p", "=sub", "aXXX"])
+        );
+        assert_eq!(resolved(&["-dp=sub"]), words(&["-dp", "=sub"]));
+        assert_eq!(resolved(&["-psub"]), words(&["-p", "sub"]));
+        assert_eq!(resolved(&["-pp", "-d"]), words(&["-p", "p", "-d"]));
+        assert_eq!(resolved(&["-p", "-p=x"]), words(&["-p", "-p=x"]));
+        assert_eq!(resolved(&["-d", "-"]), words(&["-d", "-"]));
+    }
+
+    fn posix(ws: &[&str]) -> (Vec<OsString>, Vec<OsString>) {
+        let mut args = resolved(ws);
+        let operands = take_posix_operands(&mut args);
+        (args, operands)
+    }
+
+    #[test]
+    fn posixly_correct_ends_options_at_the_first_operand() {
+        assert_eq!(
+            posix(&["fooXXX", "-d"]),
+            (words(&[]), words(&["fooXXX", "-d"]))
+        );
+        assert_eq!(
+            posix(&["-d", "-p", "x", "--suffix", ".s", "aXXX", "--", "-u"]),
+            (
+                words(&["-d", "-p", "x", "--suffix", ".s"]),
+                words(&["aXXX", "--", "-u"])
+            )
+        );
+        assert_eq!(posix(&["-dp", "x"]), (words(&["-dp", "x"]), words(&[])));
+        assert_eq!(
+            posix(&["-d", "--", "-u"]),
+            (words(&["-d", "--", "-u"]), words(&[]))
+        );
+        // --exec after the one TEMPLATE is still the option, and the rest the command's.
+        assert_eq!(
+            posix(&["-d", "aXXX", "--exec", "ls", "-l"]),
+            (words(&["-d", "--exec", "ls", "-l"]), words(&["aXXX"]))
+        );
+        assert_eq!(
+            posix(&["aXXX", "--", "--exec", "ls"]),
+            (words(&[]), words(&["aXXX", "--", "--exec", "ls"]))
+        );
+        assert_eq!(posix(&["--exec", "ls", "aXXX"]).1, words(&[]));
+    }
+
+    fn info(ws: &[&str]) -> Option<String> {
+        first_info_option(
+            &resolved(ws),
+            &crate::cli::args::command(),
+            &[
+                crate::cli::args::id::LONG_HELP,
+                crate::cli::args::id::SHORT_HELP,
+                crate::cli::args::id::VERSION,
+            ],
+        )
+    }
+
+    #[test]
+    fn help_and_version_act_in_getopt_order() {
+        assert_eq!(info(&["--help", "--bogus"]).as_deref(), Some("long_help"));
+        assert_eq!(info(&["--he", "-z"]).as_deref(), Some("long_help"));
+        assert_eq!(
+            info(&["aXXX", "-d", "--version", "--x"]).as_deref(),
+            Some("version")
+        );
+        assert_eq!(info(&["-dh"]).as_deref(), Some("short_help"));
+        assert_eq!(info(&["-V", "--help"]).as_deref(), Some("version"));
+        for ws in [
+            &["--bogus", "--help"][..],
+            &["-z", "--help"],
+            &["-dz", "-h"],
+            &["--d", "--help"],
+            &["--directory=x", "--help"],
+            &["--help=x"],
+            &["-p", "--help"],
+            &["-ph"],
+            &["--suffix", "--help"],
+            &["--", "--help"],
+            &["--exec", "--help"],
+            &["-d", "aXXX"],
+        ] {
+            assert_eq!(info(ws), None, "{ws:?}");
+        }
+        assert_eq!(info(&["--tmpdir", "--help"]).as_deref(), Some("long_help"));
     }
 
     #[test]

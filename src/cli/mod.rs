@@ -1,9 +1,11 @@
 //! The command line: from the words after the program name to an [`Action`].
 //!
-//! GNU `mktemp` uses `getopt_long`, so rtmp follows its rules (README, "Differences from GNU
-//! and BSD mktemp"; man page, OPTIONS): options and operands may be mixed, `--` ends options,
-//! unambiguous prefixes of long options work, `--tmpdir` takes a value only when attached with
-//! `=`, and the last `--suffix` and the last `-p`/`--tmpdir` win. Usage errors use getopt's
+//! GNU `mktemp` uses `getopt_long`, so rtmp follows its rules (docs/behaviour.md A1; README,
+//! "Differences from GNU and BSD mktemp"; man page, OPTIONS): options and operands may be mixed
+//! (not with `POSIXLY_CORRECT`), `--` ends options, unambiguous prefixes of long options work,
+//! `--tmpdir` takes a value only when attached with `=`, `-p=DIR` is the directory `=DIR`,
+//! options act in order (`--help` before a bad option wins), and the last `--suffix` and the
+//! last `-p`/`--tmpdir` win. Usage errors use getopt's
 //! wording and exit 1 (125 when `--exec` is on the line), never clap's exit 2.
 //!
 //! - `args.rs`: the clap definition, also the source of `--help`, the man page and the
@@ -125,14 +127,55 @@ pub fn help_text(long: bool) -> String {
     text.to_string()
 }
 
-/// Parses `args` (without the program name) as GNU `mktemp` would, plus rtmp's extensions.
+/// What of the environment changes how the command line is parsed. The caller reads it (`main`
+/// from the process environment), so that parsing stays a pure function of its inputs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParseEnv {
+    /// `POSIXLY_CORRECT` is in the environment (any value, glibc's rule): options end at the
+    /// first operand (docs/behaviour.md A1.2).
+    pub posixly_correct: bool,
+}
+
+impl ParseEnv {
+    /// The parts of the process environment that parsing depends on.
+    pub fn from_process() -> Self {
+        Self {
+            posixly_correct: std::env::var_os("POSIXLY_CORRECT").is_some(),
+        }
+    }
+}
+
+/// Parses `args` (without the program name) as GNU `mktemp` would, plus rtmp's extensions, with
+/// a default [`ParseEnv`] (no `POSIXLY_CORRECT`); see [`parse_in`].
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Action, UsageError> {
+    parse_in(args, ParseEnv::default())
+}
+
+/// Parses `args` (without the program name) as GNU `mktemp` would in the environment `env`,
+/// plus rtmp's extensions. Options act in getopt's order: a `--help` or `--version` before the
+/// first bad option wins (docs/behaviour.md A1.6).
 ///
 /// Output: the [`Action`]. Errors: a [`UsageError`] with getopt's wording (`invalid option --
 /// 'z'`, `option '--d' is ambiguous; possibilities: ...`), or one of rtmp's own rules for
 /// `--exec`.
-pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Action, UsageError> {
+pub fn parse_in(
+    args: impl IntoIterator<Item = OsString>,
+    env: ParseEnv,
+) -> Result<Action, UsageError> {
     let mut command = args::command();
-    let args = getopt::resolve_gnu_prefixes(args.into_iter().collect(), &command);
+    let mut args = getopt::resolve_gnu_prefixes(args.into_iter().collect(), &command);
+    let operands = if env.posixly_correct {
+        getopt::take_posix_operands(&mut args)
+    } else {
+        Vec::new()
+    };
+    let info = [id::LONG_HELP, id::SHORT_HELP, id::VERSION];
+    match getopt::first_info_option(&args, &command, &info).as_deref() {
+        Some(id::LONG_HELP) => return Ok(Action::Help { long: true }),
+        Some(id::SHORT_HELP) => return Ok(Action::Help { long: false }),
+        Some(id::VERSION) => return Ok(Action::Version),
+        _ => {}
+    }
     let exec_mode = getopt::mentions_exec(&args);
     let argv = std::iter::once(OsString::from("rtmp")).chain(args.iter().cloned());
     let matches = command
@@ -148,7 +191,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Action, UsageEr
         return Ok(Action::Version);
     }
     let flags = Flags::from_matches(&matches);
-    let mode = mode(&flags, &matches)?;
+    let mode = mode(&flags, &matches, exec_mode, operands)?;
     Ok(Action::Create(Request {
         suffix: value(&matches, id::SUFFIX),
         location: Location {
@@ -210,13 +253,19 @@ impl Flags {
 }
 
 /// The mode and its part of the request, checked against rtmp's rules for combining options
-/// (README, "Use in scripts" and "Terminal use"; man page, OPTIONS). Usage errors here exit 125
-/// whenever exec mode was asked for.
-fn mode(flags: &Flags, matches: &ArgMatches) -> Result<Mode, UsageError> {
+/// (docs/behaviour.md C5; man page, OPTIONS). `exec_mode` is [`getopt::mentions_exec`] of the
+/// line: usage errors exit 125 when `--exec` or `--shell` is on it, else 1 like every other
+/// usage error, whatever the option (`rtmp --anonymous` alone: 1; docs/behaviour.md C6).
+/// `operands` are TEMPLATEs that follow the ones clap found (`POSIXLY_CORRECT`).
+fn mode(
+    flags: &Flags,
+    matches: &ArgMatches,
+    exec_mode: bool,
+    operands: Vec<OsString>,
+) -> Result<Mode, UsageError> {
     let exec = values(matches, id::EXEC);
     let mut templates = values(matches, id::TEMPLATES).unwrap_or_default();
-    // --anonymous exists only for --exec, so its misuse is an exec-mode error (125) too.
-    let exec_mode = exec.is_some() || flags.shell || flags.anonymous;
+    templates.extend(operands);
     let fail = |m: &str| Err(UsageError::new(m, exec_mode));
     let command = match (exec, flags.shell) {
         (Some(_), true) => return fail("--shell cannot be combined with --exec"),
@@ -456,7 +505,15 @@ mod tests {
             assert!(usage_error(words).exec_mode, "{words:?}");
             assert_eq!(usage_error(words).outcome(), Outcome::ExecFailed);
         }
-        assert!(!usage_error(&["--keep-on-failure"]).exec_mode);
+        for words in [
+            &["--keep-on-failure"][..],
+            &["--anonymous"],
+            &["--anonymous", "-d"],
+            &["--cd", "aXXX"],
+        ] {
+            assert!(!usage_error(words).exec_mode, "{words:?}");
+            assert_eq!(usage_error(words).outcome(), Outcome::Failure);
+        }
     }
 
     #[test]
@@ -524,6 +581,63 @@ mod tests {
         assert_eq!(e.template, Some(OsString::from_vec(b"x\xffXXX".to_vec())));
         assert_eq!(e.kind(), Kind::Directory);
         assert_eq!(e.command, argv("ls", &[]));
+    }
+
+    fn parse_posix(words: &[&str]) -> Result<Action, UsageError> {
+        let env = ParseEnv {
+            posixly_correct: true,
+        };
+        parse_in(words.iter().map(OsString::from), env)
+    }
+
+    #[test]
+    fn posixly_correct_makes_later_options_templates() {
+        let Ok(Action::Create(r)) = parse_posix(&["-d", "fooXXX", "-u", "--", "x"]) else {
+            panic!("not a request");
+        };
+        let Mode::Mktemp(m) = r.mode else {
+            panic!("not mktemp mode");
+        };
+        assert_eq!((m.kind, m.dry_run), (Kind::Directory, false));
+        assert_eq!(m.templates, ["fooXXX", "-u", "--", "x"]);
+        // The documented exec form still works; a second operand is still a second template.
+        let Ok(Action::Create(r)) = parse_posix(&["-d", "aXXX", "--exec", "ls", "-l"]) else {
+            panic!("not a request");
+        };
+        let Mode::Exec(e) = r.mode else {
+            panic!("not exec mode");
+        };
+        assert_eq!(
+            (e.template, e.command),
+            (Some("aXXX".into()), argv("ls", &["-l"]))
+        );
+        let err = parse_posix(&["aXXX", "-d", "--exec", "ls"]).expect_err("two templates");
+        assert_eq!(err.message, "--exec takes at most one template");
+        assert_eq!(
+            parse_posix(&["--help", "x"]),
+            Ok(Action::Help { long: true })
+        );
+        assert!(matches!(
+            parse_posix(&["x", "--help"]),
+            Ok(Action::Create(_))
+        ));
+    }
+
+    #[test]
+    fn help_and_version_win_over_a_later_bad_option() {
+        assert_eq!(
+            parse_words(&["--help", "--bogus"]),
+            Ok(Action::Help { long: true })
+        );
+        assert_eq!(parse_words(&["--version", "-z"]), Ok(Action::Version));
+        assert_eq!(
+            parse_words(&["-h", "--anonymous"]),
+            Ok(Action::Help { long: false })
+        );
+        assert_eq!(
+            usage_error(&["--bogus", "--help"]).message,
+            "unrecognized option '--bogus'"
+        );
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! The man page and the shell completions are generated from the clap definition the binary
-//! uses (`rtmp::cli::args::command`), and committed. This test fails when a committed file differs from
+//! uses (`rtmp::cli::args::command`), and committed. The bash, zsh and fish scripts are then
+//! edited where clap_complete cannot say what rtmp means (after `--exec CMD` the words are
+//! CMD's; `--tmpdir` takes DIR only after `=`), each edit anchored on what clap_complete emits
+//! so that an update of it fails here instead of dropping the edit. This test fails when a committed file differs from
 //! what the definition generates now. Regenerate them with:
 //!
 //! ```sh
@@ -27,6 +30,10 @@ set by rtmp in the environment of CMD to the path it created.
 .TP
 .B SHELL
 the shell that \fB\-\-shell\fR starts (\fI/bin/sh\fR when unset or empty).
+.TP
+.B POSIXLY_CORRECT
+when set (to any value), options end at the first TEMPLATE, as with GNU getopt: later words are
+TEMPLATEs, except \fB\-\-exec\fR and what follows it.
 .SH CLEANUP
 With \fB\-\-exec\fR, rtmp removes the path when CMD ends, however it ends: by name, inside
 the directory where it was created (held open from creation on), without ever following a
@@ -156,24 +163,182 @@ fn roff(text: &str) -> String {
 fn completion(shell: Shell) -> Vec<u8> {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut command(), "rtmp", &mut out);
-    if shell == Shell::Bash {
-        out = bash_exec_completes_commands(out);
+    let text = String::from_utf8(out).expect("completions are UTF-8");
+    match shell {
+        Shell::Bash => bash_rtmp_rules(&bash_exec_completes_commands(text)),
+        Shell::Zsh => zsh_rtmp_rules(&text),
+        Shell::Fish => fish_rtmp_rules(&text),
+        _ => text,
     }
-    out
+    .into_bytes()
+}
+
+/// `text` with `from` replaced by `to`, asserting that `from` is there: these edits are
+/// anchored on what clap_complete emits today, and a clap_complete update that changes it must
+/// fail here, loudly, rather than ship a script without them.
+#[track_caller]
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert!(
+        text.contains(from),
+        "clap_complete's output changed, revisit this edit: {from:?}"
+    );
+    text.replace(from, to)
 }
 
 /// clap_complete's bash script ignores value hints and completes file names after `--exec`;
 /// the word after `--exec` is a command, so complete command names there (as zsh and fish do
 /// from the same `ValueHint::CommandName`).
-fn bash_exec_completes_commands(script: Vec<u8>) -> Vec<u8> {
-    let text = String::from_utf8(script).expect("bash completion is UTF-8");
-    let from = "--exec)\n                    COMPREPLY=($(compgen -f \"${cur}\"))";
-    let to = "--exec)\n                    COMPREPLY=($(compgen -c -- \"${cur}\"))";
-    assert!(
-        text.contains(from),
-        "clap_complete's bash output changed: revisit this rewrite"
+fn bash_exec_completes_commands(text: String) -> String {
+    edit(
+        &text,
+        "--exec)\n                    COMPREPLY=($(compgen -f \"${cur}\"))",
+        "--exec)\n                    COMPREPLY=($(compgen -c -- \"${cur}\"))",
+    )
+}
+
+/// What clap_complete cannot say in bash (docs/behaviour.md D; issue 13 items 15 and 16):
+/// - after `--exec CMD` (or `--exe`, or `--exec=CMD`, which bash splits into `--exec`, `=`,
+///   `CMD`), the words are the command's: bash-completion's `_command_offset` completes them as
+///   for CMD itself (files when bash-completion is not loaded); a `--` before ends the search;
+/// - `--tmpdir` takes DIR only attached (`--tmpdir fooXXX` is "no DIR, template fooXXX"), so it
+///   is offered as `--tmpdir=` with no space after it, and directories follow the `=`;
+/// - `-p DIR` offers directories in COMPREPLY itself (not `-o plusdirs`).
+fn bash_rtmp_rules(text: &str) -> String {
+    const RULES: &str = r#"    # rtmp: after --exec CMD the words are CMD's; --tmpdir takes DIR only after '='.
+    local j k w
+    for (( j=1; j < COMP_CWORD; j++ )); do
+        w=${COMP_WORDS[j]}
+        [[ $w == -- ]] && break
+        if [[ $w == --exe || $w == --exec ]]; then
+            k=$((j + 1))
+            [[ ${COMP_WORDS[k]} == = ]] && k=$((k + 1))
+            if (( k < COMP_CWORD )); then
+                if declare -F _command_offset >/dev/null; then
+                    _command_offset "$k"
+                else
+                    COMPREPLY=($(compgen -f -- "${cur}"))
+                fi
+                return 0
+            fi
+            if (( k == COMP_CWORD )) || [[ ${cur} == = ]]; then
+                COMPREPLY=($(compgen -c -- "${cur#=}"))
+                return 0
+            fi
+        fi
+    done
+    if [[ ${cur} == = ]] && [[ ${#prev} -ge 3 && --tmpdir == "${prev}"* ]]; then
+        COMPREPLY=($(compgen -d))
+        return 0
+    fi
+    if (( COMP_CWORD >= 3 )) && [[ ${prev} == = ]]; then
+        w=${COMP_WORDS[COMP_CWORD-2]}
+        if [[ ${#w} -ge 3 && --tmpdir == "${w}"* ]]; then
+            COMPREPLY=($(compgen -d -- "${cur}"))
+            return 0
+        fi
+    fi
+
+    case "${cmd}" in
+"#;
+    const OPTIONS: &str = "COMPREPLY=( $(compgen -W \"${opts}\" -- \"${cur}\") )\n";
+    const NOSPACE: &str = "COMPREPLY=( $(compgen -W \"${opts}\" -- \"${cur}\") )\n            \
+        [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]] && compopt -o nospace 2>/dev/null\n";
+    let text = edit(text, " --tmpdir ", " --tmpdir= ");
+    let text = edit(&text, "\n    case \"${cmd}\" in\n", &format!("\n{RULES}"));
+    let text = edit(&text, &format!("    {OPTIONS}"), &format!("    {NOSPACE}"));
+    let text = edit(
+        &text,
+        "                --tmpdir)
+                    COMPREPLY=()
+                    if [[ \"${BASH_VERSINFO[0]}\" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+",
+        "",
     );
-    text.replace(from, to).into_bytes()
+    edit(
+        &text,
+        "                -p)
+                    COMPREPLY=()
+                    if [[ \"${BASH_VERSINFO[0]}\" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0",
+        "                -p)
+                    COMPREPLY=($(compgen -d -- \"${cur}\"))
+                    return 0",
+    )
+}
+
+/// zsh: after `--exec`, the rest of the line is a command line of its own (`_normal`), and no
+/// rtmp option follows (`(-)`); clap's spec completed one command name and then rtmp's options.
+/// (`--tmpdir=` is already right: clap emits it with `=`.)
+fn zsh_rtmp_rules(text: &str) -> String {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("'*--exec=["))
+        .expect("clap_complete's zsh output changed: no '*--exec=[' line");
+    let help = line
+        .strip_prefix("'*--exec=[")
+        .and_then(|l| l.split_once("]:CMD:"))
+        .map(|(help, _)| help)
+        .expect("clap_complete's zsh output changed: the --exec spec");
+    edit(
+        text,
+        line,
+        &format!("'(-)--exec[{help}]:*::command: _normal' \\"),
+    )
+}
+
+/// fish: every rtmp line applies only before `--exec CMD`; after it, fish completes the words as
+/// a command line of its own (`__fish_complete_subcommand`). `--tmpdir` is offered only as
+/// `--tmpdir=`, then `--tmpdir=DIR/` (clap's line gave `--tmpdir=--tmpdir=sub/`).
+fn fish_rtmp_rules(text: &str) -> String {
+    const FUNCTIONS: &str = r#"# rtmp: after --exec CMD the words are CMD's; --tmpdir takes DIR only after '='.
+function __rtmp_after_exec_cmd
+    set -l toks (commandline -opc)
+    set -l i (contains -i -- --exec $toks); or return 1
+    test (count $toks) -gt $i
+end
+function __rtmp_exec_words
+    set -l toks (commandline -opc)
+    set -l i (contains -i -- --exec $toks)
+    printf '%s\n' $toks[(math $i + 1)..-1]
+end
+function __rtmp_tmpdir_values
+    set -l tok (commandline -ct)
+    string match -q -- '--tmpdir=*' $tok; or return
+    __fish_complete_directories (string replace -- --tmpdir= '' $tok) | string replace -r '^' -- --tmpdir=
+end
+complete -c rtmp -n __rtmp_after_exec_cmd -f -a '(__fish_complete_subcommand --commandline (__rtmp_exec_words) (commandline -ct))'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd; and string match -q -- "--tmpdir=*" (commandline -ct)' -f -a '(__rtmp_tmpdir_values)'
+"#;
+    let tmpdir = text
+        .lines()
+        .find(|l| l.starts_with("complete -c rtmp -l tmpdir "))
+        .expect("clap_complete's fish output changed: no --tmpdir line");
+    let help = tmpdir
+        .split_once(" -d '")
+        .and_then(|(_, rest)| rest.split_once("' "))
+        .map(|(help, _)| help)
+        .expect("clap_complete's fish output changed: the --tmpdir description");
+    let mut out = String::from(FUNCTIONS);
+    out.push_str(&format!(
+        "complete -c rtmp -n 'not __rtmp_after_exec_cmd; and string match -q -- \"--t*\" \
+         (commandline -ct); and not string match -q -- \"*=*\" (commandline -ct)' -f -a \
+         '--tmpdir=' -d '{help}'\n"
+    ));
+    for line in text.lines().filter(|l| *l != tmpdir) {
+        let guarded = line
+            .strip_prefix("complete -c rtmp ")
+            .expect("clap_complete's fish output changed: a line that is not 'complete -c rtmp'");
+        out.push_str(&format!(
+            "complete -c rtmp -n 'not __rtmp_after_exec_cmd' {guarded}\n"
+        ));
+    }
+    out
 }
 
 /// Every generated file: (path relative to the repository, contents).

@@ -6,8 +6,8 @@
 //! test with its full name.
 //!
 //! Every test runs the built `rtmp` binary (or, in `supervise`, `planner_props` and
-//! `generated`, the library) in a scratch directory of its own, and reads nothing of the
-//! project outside the repository (no `../shared`). Tests that need a tool or a privilege the
+//! `generated`, the library) in a scratch directory of its own, and reads nothing outside the
+//! repository (rules are cited from docs/behaviour.md, the README and the man page). Tests that need a tool or a privilege the
 //! machine lacks (GNU `/usr/bin/mktemp`, `setpriv`, `unshare`, `strace`, root) print
 //! `skipped: ...` and pass.
 //!
@@ -41,3 +41,6 @@ mod terminal;
 
 // files generated from the clap definition
 mod generated;
+
+// issue 13: the corners a script meets (both modes, completions, the repository)
+mod corners;

@@ -16,11 +16,13 @@
 pub mod hook;
 pub mod process;
 pub mod pty;
+pub mod shells;
 pub mod wait;
 
 pub use hook::*;
 pub use process::*;
 pub use pty::*;
+pub use shells::*;
 pub use wait::*;
 
 use std::ffi::{OsStr, OsString};
@@ -92,6 +94,80 @@ pub fn clean_command(program: impl AsRef<OsStr>) -> Command {
 
 /// GNU coreutils' mktemp, which the differential tests compare rtmp with.
 pub const GNU_MKTEMP: &str = "/usr/bin/mktemp";
+
+/// [`GNU_MKTEMP`] when [`have_gnu_mktemp`]; otherwise `None`, after printing `skipped: ...`
+/// (the caller returns and passes).
+pub fn gnu_mktemp() -> Option<&'static str> {
+    if have_gnu_mktemp() {
+        Some(GNU_MKTEMP)
+    } else {
+        eprintln!("skipped: {GNU_MKTEMP} is missing or is not GNU coreutils' mktemp");
+        None
+    }
+}
+
+/// The repository's root (where `Cargo.toml` is).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The repository file `rel`, as text.
+pub fn repo_file(rel: &str) -> String {
+    fs::read_to_string(repo_root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// Every file under `dir`, recursively (symlinks not followed), in no particular order.
+pub fn repo_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                todo.push(entry.path());
+            } else {
+                out.push(entry.path());
+            }
+        }
+    }
+    out
+}
+
+/// rtmp's run `out` against GNU's run `g` of the same case: the same status, GNU's stderr with
+/// the program name `gnu` replaced by `rtmp`, and stdout of the same shape (each line's last
+/// run of letters and digits, the random part in these cases, is free).
+#[track_caller]
+pub fn same_shape(out: &Run, g: &Run, gnu: &str) {
+    let context = || format!("rtmp:{}GNU:{}", out.context(), g.context());
+    assert_eq!(
+        out.status().code(),
+        g.status().code(),
+        "status as GNU\n{}",
+        context()
+    );
+    assert_eq!(
+        out.stderr_str(),
+        g.stderr_str().replace(gnu, "rtmp"),
+        "stderr as GNU\n{}",
+        context()
+    );
+    let shape = |s: &str| -> String {
+        s.lines()
+            .map(|l| {
+                let keep = l.trim_end_matches(|c: char| c.is_ascii_alphanumeric());
+                format!("{keep}{}\n", "?".repeat(l.len() - keep.len()))
+            })
+            .collect()
+    };
+    assert_eq!(
+        shape(&out.stdout_str()),
+        shape(&g.stdout_str()),
+        "stdout shape as GNU\n{}",
+        context()
+    );
+}
 
 /// Whether [`GNU_MKTEMP`] exists and is GNU coreutils' (not, say, BusyBox's or BSD's): the
 /// differential tests print `skipped: ...` and pass otherwise.
@@ -205,14 +281,16 @@ impl TestEnv {
     }
 
     /// Runs a prepared command (stdin is `/dev/null`; stdout and stderr are captured unless the
-    /// command redirects them) and records the scratch tree before and after.
-    pub fn run_cmd(&self, mut cmd: Command) -> Run {
+    /// command redirects them) and records the scratch tree before and after. `cmd` may be a
+    /// `Command` or the `&mut Command` a builder chain (`.env(...)`) returns.
+    pub fn run_cmd(&self, mut cmd: impl std::borrow::BorrowMut<Command>) -> Run {
+        let cmd = cmd.borrow_mut();
         let before = self.listing();
         let output = cmd
             .stdin(Stdio::null())
             .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", describe(&cmd)));
-        self.finish_run(describe(&cmd), &cmd, output, before)
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", describe(cmd)));
+        self.finish_run(describe(cmd), cmd, output, before)
     }
 
     /// Runs a prepared command with `input` on its stdin (a pipe, not a terminal), like
@@ -350,6 +428,16 @@ impl Run {
     /// The exit status.
     pub fn status(&self) -> ExitStatus {
         self.output.status
+    }
+
+    /// stdout as text (invalid UTF-8 shown as U+FFFD).
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    /// stderr as text (invalid UTF-8 shown as U+FFFD).
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
     }
 
     /// Asserts the exit code.
