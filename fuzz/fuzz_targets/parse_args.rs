@@ -1,5 +1,6 @@
-//! Fuzzes `rtmp::cli::parse` over an arbitrary argv: the input is split on NUL into arguments
-//! (bytes, not necessarily UTF-8). A parsed request is then planned like `rtmp` would, so that
+//! Fuzzes `rtmp::cli::parse_in` over an arbitrary argv: the first byte chooses whether
+//! `POSIXLY_CORRECT` is set (its low bit), the rest is split on NUL into arguments (bytes, not
+//! necessarily UTF-8). A parsed request is then planned like `rtmp` would, so that
 //! the planner also sees what the parser lets through. The request's types already rule out a
 //! dry run or several templates in `--exec` mode, and a command without a program; what is
 //! left to check is that every usage error has a message.
@@ -9,10 +10,16 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStringExt;
 
 use libfuzzer_sys::fuzz_target;
-use rtmp::cli::{Action, parse};
+use rtmp::cli::{Action, ParseEnv, parse_in};
 use rtmp::request::Mode;
 
 fuzz_target!(|data: &[u8]| {
+    let Some((&mode, data)) = data.split_first() else {
+        return;
+    };
+    let env = ParseEnv {
+        posixly_correct: mode & 1 == 1,
+    };
     let args: Vec<OsString> = if data.is_empty() {
         Vec::new()
     } else {
@@ -20,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
             .map(|a| OsString::from_vec(a.to_vec()))
             .collect()
     };
-    match parse(args) {
+    match parse_in(args, env) {
         Ok(Action::Create(request)) => {
             let templates: Vec<Option<&OsStr>> = match &request.mode {
                 Mode::Mktemp(m) if m.templates.is_empty() => vec![None],
