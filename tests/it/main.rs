@@ -29,6 +29,7 @@ mod templates;
 
 // --exec mode
 mod cleanup;
+mod corners_exec;
 mod exec;
 mod exec_cleanup;
 mod exec_signals;
