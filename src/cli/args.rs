@@ -176,7 +176,7 @@ pub fn command() -> Command {
             ),
             flag(id::KEEP_ON_FAILURE, None, Some("keep-on-failure")).with_help(
                 "Keep the path if CMD fails or dies of a signal",
-                "rtmp then prints `rtmp: kept PATH` on stderr, for a look at what CMD left.",
+                "rtmp then prints \"rtmp: kept 'PATH'\" on stderr, for a look at what CMD left.",
             ),
             flag(id::CD, None, Some("cd")).with_help(
                 "With -d: run CMD inside the new directory",

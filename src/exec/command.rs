@@ -14,6 +14,7 @@ use std::process::Command;
 use super::target::Target;
 use crate::guardian::Guardian;
 use crate::output::warn;
+use crate::quote::quote;
 use crate::request::{Exec, ExecCommand};
 use crate::supervise::child::ChildSetup;
 
@@ -43,7 +44,7 @@ pub(super) fn child_spec(exec: &Exec, target: &Target, guardian: Option<&Guardia
     if exec.command == ExecCommand::Shell && std::io::stderr().is_terminal() {
         warn(&format!(
             "{} is removed when this shell exits",
-            path.to_string_lossy()
+            quote(&path)
         ));
     }
     let mut words = substitute(&words, &path, !exec.cd());

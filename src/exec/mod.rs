@@ -11,6 +11,9 @@
 //! goes through `finish`, which removes the path (unless `--keep-on-failure` applies). The one
 //! exception is a failed `waitpid`: the child may still run, so the path is kept and named.
 //! rtmp writes nothing to stdout in this mode.
+//!
+//! Messages name paths and commands quoted as GNU quotes them (`crate::quote`, as mktemp mode
+//! and GNU `env` do): one line, every byte shown or escaped, never a lossy conversion.
 
 mod command;
 mod target;
@@ -23,6 +26,7 @@ use crate::errors::os_error_text;
 use crate::exit::Outcome;
 use crate::guardian::Guardian;
 use crate::output::warn;
+use crate::quote::quote;
 use crate::request::{Exec, Request};
 use crate::supervise::{ChildEnd, SpawnError, Supervisor};
 use command::child_spec;
@@ -70,9 +74,7 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
             // The child's state is unknown and it may still run: never remove a path under a
             // running child. Say where the path is instead.
             let kept = match &target {
-                Target::Named(created, _) => {
-                    format!("; kept {}", created.path.to_string_lossy())
-                }
+                Target::Named(created, _) => format!("; kept {}", quote(&created.path)),
                 Target::Anonymous(_) => String::new(),
             };
             warn(&format!(
@@ -84,7 +86,7 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
         Err(e) => {
             warn(&format!(
                 "{}: {}",
-                program.to_string_lossy(),
+                quote(&program),
                 os_error_text(e.io_error())
             ));
             if let Err(e) = finish(&target, exec, false) {
@@ -127,7 +129,7 @@ fn start_guardian(target: &Target) -> Option<Guardian> {
         .ok()
 }
 
-/// The path could not be removed: `failed to remove PATH: <OS text>`.
+/// The path could not be removed: `failed to remove 'PATH': <OS text>`.
 #[derive(Debug)]
 struct RemoveError {
     path: OsString,
@@ -139,7 +141,7 @@ impl fmt::Display for RemoveError {
         write!(
             f,
             "failed to remove {}: {}",
-            self.path.to_string_lossy(),
+            quote(&self.path),
             os_error_text(&self.source)
         )
     }
@@ -158,7 +160,7 @@ fn finish(target: &Target, exec: &Exec, child_failed: bool) -> Result<(), Remove
         return Ok(());
     };
     if child_failed && exec.keep_on_failure {
-        warn(&format!("kept {}", created.path.to_string_lossy()));
+        warn(&format!("kept {}", quote(&created.path)));
         return Ok(());
     }
     pinned.remove().map_err(|source| RemoveError {
