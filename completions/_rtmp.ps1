@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtmp' -ScriptBlock {
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'TEMPLATE is one name in $TMPDIR, else in -p DIR, else in /tmp (BSD: -t PREFIX)')
             [CompletionResult]::new('--export-tmpdir', '--export-tmpdir', [CompletionResultType]::ParameterName, 'With -d: set TMPDIR to the new directory for CMD')
             [CompletionResult]::new('--keep-on-failure', '--keep-on-failure', [CompletionResultType]::ParameterName, 'Keep the path if CMD fails or dies of a signal')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Keep the path however CMD ends')
             [CompletionResult]::new('--cd', '--cd', [CompletionResultType]::ParameterName, 'With -d: run CMD inside the new directory')
             [CompletionResult]::new('--anonymous', '--anonymous', [CompletionResultType]::ParameterName, 'With --exec, files only: the file never has a name')
             [CompletionResult]::new('--shell', '--shell', [CompletionResultType]::ParameterName, 'A throwaway shell in a throwaway directory')

@@ -31,6 +31,7 @@ set edit:completion:arg-completer[rtmp] = {|@words|
             cand -t 'TEMPLATE is one name in $TMPDIR, else in -p DIR, else in /tmp (BSD: -t PREFIX)'
             cand --export-tmpdir 'With -d: set TMPDIR to the new directory for CMD'
             cand --keep-on-failure 'Keep the path if CMD fails or dies of a signal'
+            cand --keep 'Keep the path however CMD ends'
             cand --cd 'With -d: run CMD inside the new directory'
             cand --anonymous 'With --exec, files only: the file never has a name'
             cand --shell 'A throwaway shell in a throwaway directory'

@@ -8,6 +8,7 @@ complete -c rtmp -s q -l quiet -d 'Suppress diagnostics about file/dir-creation 
 complete -c rtmp -s t -d 'TEMPLATE is one name in $TMPDIR, else in -p DIR, else in /tmp (BSD: -t PREFIX)'
 complete -c rtmp -l export-tmpdir -d 'With -d: set TMPDIR to the new directory for CMD'
 complete -c rtmp -l keep-on-failure -d 'Keep the path if CMD fails or dies of a signal'
+complete -c rtmp -l keep -d 'Keep the path however CMD ends'
 complete -c rtmp -l cd -d 'With -d: run CMD inside the new directory'
 complete -c rtmp -l anonymous -d 'With --exec, files only: the file never has a name'
 complete -c rtmp -l shell -d 'A throwaway shell in a throwaway directory'

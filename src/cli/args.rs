@@ -40,6 +40,8 @@ pub mod id {
     pub const EXPORT_TMPDIR: &str = "export_tmpdir";
     /// `--keep-on-failure`.
     pub const KEEP_ON_FAILURE: &str = "keep_on_failure";
+    /// `--keep`.
+    pub const KEEP: &str = "keep";
     /// `--cd`.
     pub const CD: &str = "cd";
     /// `--anonymous`.
@@ -73,6 +75,7 @@ Examples:
   rtmp -d --export-tmpdir --exec make test
                                       every temporary file of the test run lands
                                       inside, and is removed with it
+  RTMP_KEEP=1 ./ci.sh                 every rtmp --exec in the script keeps its path
   rtmp --shell                        a shell in a new directory, removed when the
                                       shell exits";
 
@@ -176,7 +179,15 @@ pub fn command() -> Command {
             ),
             flag(id::KEEP_ON_FAILURE, None, Some("keep-on-failure")).with_help(
                 "Keep the path if CMD fails or dies of a signal",
-                "rtmp then prints \"rtmp: kept 'PATH'\" on stderr, for a look at what CMD left.",
+                "rtmp then prints \"rtmp: kept 'PATH'\" on stderr (unless CMD removed it), \
+                 for a look at what CMD left. Not with --anonymous.",
+            ),
+            flag(id::KEEP, None, Some("keep")).with_help(
+                "Keep the path however CMD ends",
+                "rtmp then prints \"rtmp: kept 'PATH'\" on stderr (unless CMD removed it). \
+                 RTMP_KEEP=1 in the environment does the same for every rtmp --exec, without \
+                 editing the script. Not with --anonymous. If rtmp itself is killed \
+                 (SIGKILL), the guardian still removes the path.",
             ),
             flag(id::CD, None, Some("cd")).with_help(
                 "With -d: run CMD inside the new directory",
@@ -191,7 +202,9 @@ pub fn command() -> Command {
             flag(id::SHELL, None, Some("shell")).with_help(
                 "A throwaway shell in a throwaway directory",
                 "Same as -d --cd --exec \"$SHELL\" (/bin/sh when SHELL is unset or empty). The \
-                 directory is removed when the shell exits; on a terminal, rtmp says which one.",
+                 directory is removed when the shell exits (kept with --keep, or after a failing \
+                 exit with --keep-on-failure); on a terminal, rtmp says which one and what \
+                 happens to it.",
             ),
         ])
         .next_help_heading("Info")
@@ -273,6 +286,7 @@ mod tests {
             id::EXEC,
             id::EXPORT_TMPDIR,
             id::KEEP_ON_FAILURE,
+            id::KEEP,
             id::CD,
             id::ANONYMOUS,
             id::SHELL,
@@ -286,6 +300,6 @@ mod tests {
                 "{name}"
             );
         }
-        assert_eq!(command.get_arguments().count(), 17);
+        assert_eq!(command.get_arguments().count(), 18);
     }
 }

@@ -23,7 +23,9 @@ use std::os::unix::ffi::OsStringExt;
 use clap::ArgMatches;
 
 use crate::exit::Outcome;
-use crate::request::{Exec, ExecCommand, ExecPath, Kind, Location, Mktemp, Mode, Request, Tmpdir};
+use crate::request::{
+    Exec, ExecCommand, ExecPath, Keep, Kind, Location, Mktemp, Mode, Request, Tmpdir,
+};
 
 pub mod args;
 mod getopt;
@@ -190,6 +192,7 @@ struct Flags {
     dry_run: bool,
     export_tmpdir: bool,
     keep_on_failure: bool,
+    keep: bool,
     cd: bool,
     anonymous: bool,
     shell: bool,
@@ -202,6 +205,7 @@ impl Flags {
             dry_run: matches.get_flag(id::DRY_RUN),
             export_tmpdir: matches.get_flag(id::EXPORT_TMPDIR),
             keep_on_failure: matches.get_flag(id::KEEP_ON_FAILURE),
+            keep: matches.get_flag(id::KEEP),
             cd: matches.get_flag(id::CD),
             anonymous: matches.get_flag(id::ANONYMOUS),
             shell: matches.get_flag(id::SHELL),
@@ -240,6 +244,7 @@ fn mode(flags: &Flags, matches: &ArgMatches) -> Result<Mode, UsageError> {
             for (given, name) in [
                 (flags.export_tmpdir, "--export-tmpdir"),
                 (flags.keep_on_failure, "--keep-on-failure"),
+                (flags.keep, "--keep"),
                 (flags.cd, "--cd"),
                 (flags.anonymous, "--anonymous"),
             ] {
@@ -277,6 +282,15 @@ fn mode(flags: &Flags, matches: &ArgMatches) -> Result<Mode, UsageError> {
     if flags.anonymous && directory {
         return fail("--anonymous cannot be combined with --directory");
     }
+    // An unnamed file cannot be kept (issue 13, item 5): refused rather than ignored.
+    for (given, name) in [
+        (flags.keep_on_failure, "--keep-on-failure"),
+        (flags.keep, "--keep"),
+    ] {
+        if given && flags.anonymous {
+            return fail(&format!("{name} cannot be combined with --anonymous"));
+        }
+    }
     let path = if flags.anonymous {
         ExecPath::Anonymous
     } else if directory {
@@ -291,7 +305,14 @@ fn mode(flags: &Flags, matches: &ArgMatches) -> Result<Mode, UsageError> {
         template: templates.pop(),
         path,
         command,
-        keep_on_failure: flags.keep_on_failure,
+        // --keep wins over --keep-on-failure: it keeps in every case.
+        keep: if flags.keep {
+            Keep::Always
+        } else if flags.keep_on_failure {
+            Keep::OnFailure
+        } else {
+            Keep::Never
+        },
     }))
 }
 
@@ -411,12 +432,33 @@ mod tests {
                 export_tmpdir: true
             }
         );
-        let e = exec(&["--anonymous", "--keep-on-failure", "--exec", "true"]);
+        let e = exec(&["--anonymous", "--exec", "true"]);
         assert_eq!(
-            (e.template, e.path, e.keep_on_failure),
-            (None, ExecPath::Anonymous, true)
+            (e.template, e.path, e.keep),
+            (None, ExecPath::Anonymous, Keep::Never)
         );
         assert_eq!(exec(&["--exec", "true"]).path, ExecPath::File);
+        assert_eq!(
+            exec(&["--keep-on-failure", "--exec", "x"]).keep,
+            Keep::OnFailure
+        );
+        assert_eq!(exec(&["--keep", "--exec", "x"]).keep, Keep::Always);
+        assert_eq!(
+            exec(&["--keep", "--keep-on-failure", "--exec", "x"]).keep,
+            Keep::Always
+        );
+    }
+
+    #[test]
+    fn anonymous_files_are_never_kept() {
+        for keep in ["--keep", "--keep-on-failure"] {
+            let e = usage_error(&["--anonymous", keep, "--exec", "x"]);
+            assert_eq!(
+                e.message,
+                format!("{keep} cannot be combined with --anonymous")
+            );
+            assert_eq!(e.outcome(), Outcome::ExecFailed);
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::target::Target;
 use crate::guardian::Guardian;
 use crate::output::warn;
 use crate::quote::quote;
-use crate::request::{Exec, ExecCommand};
+use crate::request::{Exec, ExecCommand, Keep};
 use crate::supervise::child::ChildSetup;
 
 /// The placeholder replaced by the path in CMD and its ARGs (as `fd -x` and `find -exec`).
@@ -32,7 +32,7 @@ pub(super) struct ChildSpec {
 /// The child's spec: `{}` replaced in every word, or the path appended when no word has one
 /// (not with `--cd`: the child is already in it); `RTMP_PATH` always set, `TMPDIR` too with
 /// `--export-tmpdir`; the anonymous file's descriptor inherited; the guardian told the pid.
-/// With `--shell` on a terminal, says which directory goes away.
+/// With `--shell` on a terminal, says which directory it runs in and what becomes of it.
 pub(super) fn child_spec(exec: &Exec, target: &Target, guardian: Option<&Guardian>) -> ChildSpec {
     let words = exec.command.words().unwrap_or_else(|| vec![user_shell()]);
     // With --cd the child runs elsewhere, so a relative path would point nowhere.
@@ -42,10 +42,7 @@ pub(super) fn child_spec(exec: &Exec, target: &Target, guardian: Option<&Guardia
         Target::Anonymous(fd) => OsString::from(format!("/dev/fd/{}", fd.as_raw_fd())),
     };
     if exec.command == ExecCommand::Shell && std::io::stderr().is_terminal() {
-        warn(&format!(
-            "{} is removed when this shell exits",
-            quote(&path)
-        ));
+        warn(&shell_notice(&path, exec.keep));
     }
     let mut words = substitute(&words, &path, !exec.cd());
     let program = if words.is_empty() {
@@ -69,6 +66,17 @@ pub(super) fn child_spec(exec: &Exec, target: &Target, guardian: Option<&Guardia
         announce_pid_to: guardian.map(Guardian::announce_fd),
     };
     ChildSpec { command, setup }
+}
+
+/// What `--shell` says on a terminal before the shell starts: the directory, quoted as every
+/// path in rtmp's messages, and only what will be true of it (issue 13, item 5).
+fn shell_notice(dir: &OsStr, keep: Keep) -> String {
+    let what = match keep {
+        Keep::Never => "is removed when this shell exits",
+        Keep::OnFailure => "is removed when this shell exits with status 0, kept otherwise",
+        Keep::Always => "is kept when this shell exits",
+    };
+    format!("{} {what}", quote(dir))
 }
 
 /// `$SHELL`, or `/bin/sh` when it is unset or empty (README, "Terminal use").
@@ -110,7 +118,7 @@ fn replace_all(word: &[u8], path: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::substitute;
+    use super::{Keep, shell_notice, substitute};
     use std::ffi::{OsStr, OsString};
     use std::os::unix::ffi::OsStrExt;
 
@@ -163,5 +171,22 @@ mod tests {
         let path = OsStr::from_bytes(b"/t/\xff");
         let out = substitute(&words(&["cat", "{}"]), path, true);
         assert_eq!(out[1].as_bytes(), b"/t/\xff");
+    }
+
+    #[test]
+    fn the_shell_notice_says_what_will_happen() {
+        let dir = OsStr::from_bytes(b"/t/a\nb");
+        assert_eq!(
+            shell_notice(dir, Keep::Never),
+            "'/t/a\\nb' is removed when this shell exits"
+        );
+        assert_eq!(
+            shell_notice(dir, Keep::OnFailure),
+            "'/t/a\\nb' is removed when this shell exits with status 0, kept otherwise"
+        );
+        assert_eq!(
+            shell_notice(dir, Keep::Always),
+            "'/t/a\\nb' is kept when this shell exits"
+        );
     }
 }

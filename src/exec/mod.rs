@@ -8,12 +8,13 @@
 //! Order matters for "nothing left behind": signal handling is installed before the path
 //! exists, a signal that arrives before the child starts removes the path and ends rtmp with
 //! that signal, the guardian is started before the command, and every way out after creation
-//! goes through `finish`, which removes the path (unless `--keep-on-failure` applies). The one
-//! exception is a failed `waitpid`: the child may still run, so the path is kept and named.
-//! rtmp writes nothing to stdout in this mode.
+//! goes through `finish`, which removes the path (unless `--keep`, `RTMP_KEEP` or
+//! `--keep-on-failure` applies). The one exception is a failed `waitpid`: the child may still
+//! run, so the path is kept and named. rtmp writes nothing to stdout in this mode.
 //!
 //! Messages name paths and commands quoted as GNU quotes them (`crate::quote`, as mktemp mode
-//! and GNU `env` do): one line, every byte shown or escaped, never a lossy conversion.
+//! and GNU `env` do): one line, every byte shown or escaped, never a lossy conversion; and
+//! they say only what is true (`kept 'PATH'` only when something is there to keep).
 
 mod command;
 mod target;
@@ -29,6 +30,7 @@ use crate::output::warn;
 use crate::quote::quote;
 use crate::request::{Exec, Request};
 use crate::supervise::{ChildEnd, SpawnError, Supervisor};
+use crate::sys::fs::entry_exists;
 use command::child_spec;
 use target::{Target, make_target};
 
@@ -153,14 +155,19 @@ impl std::error::Error for RemoveError {
     }
 }
 
-/// Removes the path, or keeps it with `--keep-on-failure` when the child failed (and says so
-/// on stderr). An anonymous file has nothing to remove or keep.
+/// Removes the path, or keeps it when `exec.keep` says so for this end (`child_failed`) and
+/// says `kept 'PATH'` on stderr, only if something is still at the name (the command may have
+/// removed it). An anonymous file has nothing to remove or keep.
 fn finish(target: &Target, exec: &Exec, child_failed: bool) -> Result<(), RemoveError> {
     let Target::Named(created, pinned) = target else {
         return Ok(());
     };
-    if child_failed && exec.keep_on_failure {
-        warn(&format!("kept {}", quote(&created.path)));
+    if exec.keep.keeps(child_failed) {
+        // An error other than "not there" (EACCES on the parent, say) still says "kept": the
+        // name was not removed, so whatever is there stays.
+        if entry_exists(pinned.parent(), pinned.name()).unwrap_or(true) {
+            warn(&format!("kept {}", quote(&created.path)));
+        }
         return Ok(());
     }
     pinned.remove().map_err(|source| RemoveError {

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::errno::Errno;
-use nix::fcntl::{self, FcntlArg, OFlag, OpenHow, ResolveFlag};
+use nix::fcntl::{self, AtFlags, FcntlArg, OFlag, OpenHow, ResolveFlag};
 use nix::libc;
 use nix::sys::stat::{self, Mode};
 
@@ -198,6 +198,19 @@ pub(crate) fn fd_at_or_above(fd: OwnedFd, min: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
+/// Whether directory `parent` has an entry `name`, not following a symlink there
+/// (`fstatat(AT_SYMLINK_NOFOLLOW)`): a dangling symlink is an entry.
+///
+/// # Errors
+/// The OS error of `fstatat` other than `ENOENT` (`EACCES`, `ENOTDIR`, ...).
+pub(crate) fn entry_exists(parent: BorrowedFd<'_>, name: &CStr) -> io::Result<bool> {
+    match stat::fstatat(parent, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(_) => Ok(true),
+        Err(Errno::ENOENT) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Makes descriptor number `target` a copy of `fd` (`dup2`, not close-on-exec) and returns it
 /// as owned; whatever `target` was is closed.
 ///
@@ -300,6 +313,23 @@ mod tests {
         assert!(moved.as_raw_fd() >= 200);
         let flags = fcntl::fcntl(moved.as_fd(), FcntlArg::F_GETFD).expect("getfd");
         assert_ne!(flags & libc::FD_CLOEXEC, 0, "the copy is close-on-exec");
+    }
+
+    #[test]
+    fn entry_exists_does_not_follow_symlinks() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        std::fs::write(tmp.path().join("f"), b"x").expect("write");
+        symlink("/nonexistent", tmp.path().join("dangling")).expect("symlink");
+        let base = dir_fd(tmp.path());
+        assert!(entry_exists(base.as_fd(), c"f").expect("f"));
+        assert!(entry_exists(base.as_fd(), c"dangling").expect("dangling"));
+        assert!(!entry_exists(base.as_fd(), c"gone").expect("gone"));
+        assert_eq!(
+            entry_exists(base.as_fd(), c"f/x")
+                .expect_err("not a dir")
+                .raw_os_error(),
+            Some(libc::ENOTDIR)
+        );
     }
 
     #[test]

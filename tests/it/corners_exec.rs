@@ -8,8 +8,16 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
-use crate::support::{Run, TestEnv, full_match, rnd, rtmp_bin};
+use crate::support::{Pty, Run, TestEnv, full_match, rnd, rtmp_bin};
+
+const USAGE_HINT: &str = "Try 'rtmp --help' for more information.\n";
+
+/// `<scratch>/tmp/tmp.XXXXXXXXXX` as a regex.
+fn default_path_re(env: &TestEnv) -> String {
+    format!("{}/tmp/tmp\\.{}", env.root_re(), rnd(10))
+}
 
 /// stderr as text, as [`stdout`].
 fn stderr(run: &Run) -> String {
@@ -94,6 +102,87 @@ fn command_not_found_message_quotes_the_name() {
         .nothing_left();
 }
 
+// ================================================================== item 5
+
+/// Item 5: nothing is kept when the command removed the path, so nothing is said.
+#[test]
+fn kept_is_not_printed_when_the_command_removed_the_path() {
+    let env = TestEnv::new();
+    for keep in ["--keep-on-failure", "--keep"] {
+        let run = env.run([
+            "-d",
+            keep,
+            "-p",
+            ".",
+            "cXXX",
+            "--exec",
+            "sh",
+            "-c",
+            r#"rmdir "$1"; exit 3"#,
+            "sh",
+            "{}",
+        ]);
+        run.code(3).stderr("").nothing_left();
+    }
+}
+
+/// Item 5: an anonymous file has no name, so it cannot be kept. Decision: `--keep-on-failure`
+/// and `--keep` with `--anonymous` are usage errors (status 125, exec mode), worded like the
+/// other combination errors; the command does not run. (`RTMP_KEEP=1` with `--anonymous` is
+/// ignored, silently: an environment setting must not break a valid command line.)
+#[test]
+fn anonymous_with_keep_on_failure_is_a_usage_error() {
+    let env = TestEnv::new();
+    for option in ["--keep-on-failure", "--keep"] {
+        env.run(["--anonymous", option, "--exec", "touch", "ran"])
+            .code(125)
+            .stdout("")
+            .stderr(&format!(
+                "rtmp: {option} cannot be combined with --anonymous\n{USAGE_HINT}"
+            ))
+            .nothing_left();
+    }
+    let mut cmd = env.rtmp_cmd(["--anonymous", "--exec", "sh", "-c", "exit 2"]);
+    cmd.env("RTMP_KEEP", "1");
+    env.run_cmd(cmd).code(2).stderr("").nothing_left();
+}
+
+/// Item 5: `--shell --keep-on-failure` on a terminal must not announce that the directory "is
+/// removed". Decision: the announcement says `rtmp: 'DIR' is removed when this shell exits
+/// with status 0, kept otherwise` (and with `--keep`: `rtmp: 'DIR' is kept when this shell
+/// exits`); after a failing shell rtmp prints `rtmp: kept 'DIR'`. SHELL is /bin/false here, a
+/// "shell" that exits 1 at once.
+#[test]
+fn shell_with_keep_on_failure_says_it_keeps_on_failure() {
+    for (option, announced) in [
+        (
+            "--keep-on-failure",
+            "' is removed when this shell exits with status 0, kept otherwise",
+        ),
+        ("--keep", "' is kept when this shell exits"),
+    ] {
+        let env = TestEnv::new();
+        let mut cmd = env.rtmp_cmd(["--shell", option]);
+        cmd.env("SHELL", "/bin/false");
+        let (status, text) = Pty::spawn(cmd).finish();
+        assert_eq!(status.code(), Some(1), "{option}: terminal: {text:?}");
+        let dir = default_path_re(&env);
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert_eq!(lines.len(), 3, "{option}: two lines: {text:?}");
+        let shown = lines[0]
+            .strip_prefix("rtmp: '")
+            .and_then(|l| l.strip_suffix(announced))
+            .unwrap_or_else(|| panic!("{option}: announcement: {text:?}"));
+        assert!(full_match(&dir, shown), "{option}: /{dir}/ {text:?}");
+        assert_eq!(
+            lines[1],
+            format!("rtmp: kept '{shown}'"),
+            "{option}: {text:?}"
+        );
+        assert!(Path::new(shown).is_dir(), "{option}: the directory is kept");
+    }
+}
+
 // ================================================================== item 6
 
 /// Item 6: with descriptors 0-2 closed, the anonymous file must not become descriptor 0, 1
@@ -125,4 +214,61 @@ fn anonymous_fd_is_at_least_3_with_std_fds_closed() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("not /dev/fd/N: {shown:?}"));
     assert!(fd >= 3, "the anonymous file is descriptor {fd}");
+}
+
+// ================================================================== item 7
+
+/// Item 7: `--keep` keeps the path whatever the command does, and says so on stderr
+/// (`rtmp: kept 'PATH'`); the status is the command's. `--keep` is an option of its own now,
+/// no longer a prefix of `--keep-on-failure`, so `--kee` is ambiguous.
+#[test]
+fn keep_keeps_and_says_so() {
+    let env = TestEnv::new();
+    for (cmd, code) in [("true", 0), ("false", 1)] {
+        let run = env.run(["-d", "-p", ".", "kXXX", "--keep", "--exec", cmd]);
+        run.code(code);
+        let err = stderr(&run);
+        assert!(
+            full_match(&format!("rtmp: kept '\\./k{}'\n", rnd(3)), &err),
+            "{cmd}{}",
+            run.context()
+        );
+        let name = &err["rtmp: kept './".len()..][..4];
+        assert!(env.path(name).is_dir(), "{cmd}: kept{}", run.context());
+        fs::remove_dir(env.path(name)).expect("clean up");
+    }
+    env.run(["--kee", "--exec", "true"])
+        .code(125)
+        .stderr(&format!(
+            "rtmp: option '--kee' is ambiguous; possibilities: '--keep-on-failure' '--keep'\n\
+             {USAGE_HINT}"
+        ))
+        .nothing_left();
+}
+
+/// Item 7: `RTMP_KEEP=1` acts as `--keep`, so a failing script can be debugged without editing
+/// it. Decision: any value other than empty and `0` turns it on.
+#[test]
+fn rtmp_keep_env_acts_as_keep() {
+    let env = TestEnv::new();
+    for on in ["1", "yes"] {
+        let mut cmd = env.rtmp_cmd(["-d", "-p", ".", "kXXX", "--exec", "true"]);
+        cmd.env("RTMP_KEEP", on);
+        let run = env.run_cmd(cmd);
+        run.success();
+        let err = stderr(&run);
+        assert!(
+            full_match(&format!("rtmp: kept '\\./k{}'\n", rnd(3)), &err),
+            "RTMP_KEEP={on}{}",
+            run.context()
+        );
+        run.tree(&["tmp/", &format!("k{}/", rnd(3))]);
+        fs::remove_dir(env.path(&err["rtmp: kept './".len()..][..4])).expect("clean up");
+    }
+
+    for off in ["", "0"] {
+        let mut cmd = env.rtmp_cmd(["-d", "-p", ".", "kXXX", "--exec", "true"]);
+        cmd.env("RTMP_KEEP", off);
+        env.run_cmd(cmd).success().stderr("").nothing_left();
+    }
 }

@@ -25,6 +25,11 @@ new directory for CMD.
 .B RTMP_PATH
 set by rtmp in the environment of CMD to the path it created.
 .TP
+.B RTMP_KEEP
+any value but empty and \fB0\fR acts as \fB\-\-keep\fR for every \fB\-\-exec\fR and
+\fB\-\-shell\fR run (ignored with \fB\-\-anonymous\fR), so that a failing script can be
+debugged without editing it.
+.TP
 .B SHELL
 the shell that \fB\-\-shell\fR starts (\fI/bin/sh\fR when unset or empty).
 .SH CLEANUP
@@ -38,8 +43,12 @@ creation, in its own session, so a SIGKILL of rtmp's process group does not reac
 until CMD has exited and then removes the path. After a normal end the guardian exits without
 touching anything.
 .PP
+With \fB\-\-keep\fR (or RTMP_KEEP), and with \fB\-\-keep\-on\-failure\fR when CMD fails, the
+path stays and rtmp says \fBrtmp: kept 'PATH'\fR, unless CMD removed it. After a SIGKILL of
+rtmp the guardian removes the path in every case.
+.PP
 With \fB\-\-anonymous\fR the file never has a name: it is created with O_TMPFILE and given
-to CMD as an open descriptor, so nothing can be left behind.
+to CMD as an open descriptor (3 or more), so nothing can be left behind.
 .SH EXAMPLES
 A script that needs a private scratch directory:
 .PP
@@ -64,6 +73,14 @@ Every temporary file of a test run lands in one directory, removed afterwards:
 .nf
 .RS
 rtmp \-d \-\-export\-tmpdir \-\-exec make check
+.RE
+.fi
+.PP
+Keep every path of a script's runs, to look at them afterwards:
+.PP
+.nf
+.RS
+RTMP_KEEP=1 ./ci.sh
 .RE
 .fi
 .PP
