@@ -167,7 +167,8 @@ pub fn command() -> Command {
                 .value_hint(ValueHint::CommandName)
                 .with_help(
                     "Run CMD with the new path, then remove the path; must come last",
-                    "Everything after --exec is the command (a leading -- is dropped). Every {} \
+                    "Everything after --exec is the command (a leading -- is dropped; \
+                     --exec=CMD is --exec CMD). Every {} \
                      in CMD or an ARG is replaced by the path; if no word has {}, the path is \
                      appended as the last argument. RTMP_PATH holds it too. rtmp exits as CMD \
                      did.",

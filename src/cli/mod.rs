@@ -462,6 +462,22 @@ mod tests {
     }
 
     #[test]
+    fn exec_equals_cmd_is_exec_cmd() {
+        assert_eq!(
+            exec(&["--exec=echo", "hiXXX", "-d"]).command,
+            argv("echo", &["hiXXX", "-d"])
+        );
+        let e = exec(&["-d", "--exe=ls", "-l"]);
+        assert_eq!(
+            (e.kind(), e.command),
+            (Kind::Directory, argv("ls", &["-l"]))
+        );
+        assert_eq!(exec(&["--exec=--", "x"]).command, argv("--", &["x"]));
+        assert_eq!(exec(&["--exec="]).command, argv("", &[]));
+        assert!(usage_error(&["-z", "--exec=true"]).exec_mode);
+    }
+
+    #[test]
     fn usage_errors_use_getopt_wording() {
         assert_eq!(usage_error(&["-z"]).message, "invalid option -- 'z'");
         assert_eq!(

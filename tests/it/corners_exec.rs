@@ -24,6 +24,31 @@ fn stderr(run: &Run) -> String {
     String::from_utf8_lossy(&run.output.stderr).into_owned()
 }
 
+// ================================================================== item 3
+
+/// Item 3: `--exec=CMD ARG...` is `--exec CMD ARG...`: `hiXXX` is the command's argument, not
+/// rtmp's template (rtmp used to create `hiXXX` in the cwd and run `echo` with it). An empty
+/// CMD (`--exec=`) is the empty word, not found, as GNU `env ''` says (127).
+#[test]
+fn exec_equals_cmd_takes_the_rest_of_the_line() {
+    let env = TestEnv::new();
+    let name = default_path_re(&env);
+    for spelling in ["--exec=echo", "--exe=echo"] {
+        let run = env.run([spelling, "hiXXX", "-d"]);
+        run.success().nothing_left();
+        run.stdout_matches(&format!("hiXXX -d {name}\n"));
+    }
+    // `--exec=--`: CMD is `--` (the value is taken whole), not the end of options.
+    env.run(["--exec=--", "x"])
+        .code(127)
+        .stderr("rtmp: '--': No such file or directory\n")
+        .nothing_left();
+    env.run(["--exec="])
+        .code(127)
+        .stderr("rtmp: '': No such file or directory\n")
+        .nothing_left();
+}
+
 // ================================================================== item 4
 
 /// Item 4: `kept PATH` is one line and names the real path. Decision: every path or command
