@@ -32,7 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtmp' -ScriptBlock {
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Suppress diagnostics about file/dir-creation failure')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Suppress diagnostics about file/dir-creation failure')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'TEMPLATE is one name in $TMPDIR, else in -p DIR, else in /tmp (BSD: -t PREFIX)')
-            [CompletionResult]::new('--export-tmpdir', '--export-tmpdir', [CompletionResultType]::ParameterName, 'With -d: set TMPDIR to the new directory for CMD')
+            [CompletionResult]::new('--export-tmpdir', '--export-tmpdir', [CompletionResultType]::ParameterName, 'With -d: set TMPDIR (and TMP, TEMP, TEMPDIR) to the new directory for CMD; the path is not appended')
             [CompletionResult]::new('--keep-on-failure', '--keep-on-failure', [CompletionResultType]::ParameterName, 'Keep the path if CMD fails or dies of a signal')
             [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Keep the path however CMD ends')
             [CompletionResult]::new('--cd', '--cd', [CompletionResultType]::ParameterName, 'With -d: run CMD inside the new directory')

@@ -29,7 +29,7 @@ set edit:completion:arg-completer[rtmp] = {|@words|
             cand -q 'Suppress diagnostics about file/dir-creation failure'
             cand --quiet 'Suppress diagnostics about file/dir-creation failure'
             cand -t 'TEMPLATE is one name in $TMPDIR, else in -p DIR, else in /tmp (BSD: -t PREFIX)'
-            cand --export-tmpdir 'With -d: set TMPDIR to the new directory for CMD'
+            cand --export-tmpdir 'With -d: set TMPDIR (and TMP, TEMP, TEMPDIR) to the new directory for CMD; the path is not appended'
             cand --keep-on-failure 'Keep the path if CMD fails or dies of a signal'
             cand --keep 'Keep the path however CMD ends'
             cand --cd 'With -d: run CMD inside the new directory'

@@ -113,7 +113,8 @@ pub enum ExecPath {
     Directory {
         /// `--cd` (implied by `--shell`): run the command inside it, with an absolute path.
         cd: bool,
-        /// `--export-tmpdir`: set `TMPDIR` to it for the command.
+        /// `--export-tmpdir` (implied by `--shell`): set `TMPDIR`, `TMP`, `TEMP` and
+        /// `TEMPDIR` to it for the command, and append nothing.
         export_tmpdir: bool,
     },
 }
@@ -137,7 +138,8 @@ impl Exec {
         matches!(self.path, ExecPath::Directory { cd: true, .. })
     }
 
-    /// `--export-tmpdir`: the command gets the new directory as `TMPDIR`.
+    /// `--export-tmpdir` or `--shell`: the command gets the new directory as `TMPDIR` (and
+    /// `TMP`, `TEMP`, `TEMPDIR`).
     pub fn export_tmpdir(&self) -> bool {
         matches!(
             self.path,

@@ -174,9 +174,10 @@ pub fn command() -> Command {
                      did.",
                 ),
             flag(id::EXPORT_TMPDIR, None, Some("export-tmpdir")).with_help(
-                "With -d: set TMPDIR to the new directory for CMD",
+                "With -d: set TMPDIR (and TMP, TEMP, TEMPDIR) to the new directory for CMD; \
+                 the path is not appended",
                 "Every temporary file that CMD and its children make then lands inside the \
-                 directory and is removed with it.",
+                 directory and is removed with it. {} and RTMP_PATH still hold the path.",
             ),
             flag(id::KEEP_ON_FAILURE, None, Some("keep-on-failure")).with_help(
                 "Keep the path if CMD fails or dies of a signal",
@@ -202,10 +203,10 @@ pub fn command() -> Command {
             ),
             flag(id::SHELL, None, Some("shell")).with_help(
                 "A throwaway shell in a throwaway directory",
-                "Same as -d --cd --exec \"$SHELL\" (/bin/sh when SHELL is unset or empty). The \
-                 directory is removed when the shell exits (kept with --keep, or after a failing \
-                 exit with --keep-on-failure); on a terminal, rtmp says which one and what \
-                 happens to it.",
+                "Same as -d --cd --export-tmpdir --exec \"$SHELL\" (/bin/sh when SHELL is unset \
+                 or empty). The directory is removed when the shell exits (kept with --keep, or \
+                 after a failing exit with --keep-on-failure); on a terminal, rtmp says which \
+                 one and what happens to it.",
             ),
         ])
         .next_help_heading("Info")

@@ -296,7 +296,8 @@ fn mode(flags: &Flags, matches: &ArgMatches) -> Result<Mode, UsageError> {
     } else if directory {
         ExecPath::Directory {
             cd: flags.cd || flags.shell,
-            export_tmpdir: flags.export_tmpdir,
+            // A throwaway shell's temporary files belong in its throwaway directory.
+            export_tmpdir: flags.export_tmpdir || flags.shell,
         }
     } else {
         ExecPath::File
@@ -518,11 +519,12 @@ mod tests {
     }
 
     #[test]
-    fn shell_implies_directory_and_cd() {
+    fn shell_implies_directory_cd_and_export_tmpdir() {
         let e = exec(&["--shell", "-p", "x", "work.XXXX"]);
         assert_eq!(e.kind(), Kind::Directory);
         assert_eq!(e.command, ExecCommand::Shell);
         assert!(e.cd());
+        assert!(e.export_tmpdir());
         assert_eq!(mktemp(&["-d"]).kind, Kind::Directory);
         assert_eq!(mktemp(&[]).kind, Kind::File);
     }

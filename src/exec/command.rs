@@ -1,6 +1,10 @@
 //! The command `--exec` runs: `{}` substitution and the child's spec (its words, environment,
 //! directory, and what its process does before `exec`).
 //!
+//! When no word holds `{}` the path is appended, as `fd -x` and `xargs` do, except with `--cd`
+//! or `--export-tmpdir` (the command finds the path in its cwd or `TMPDIR`, and `make check`
+//! must not become `make check PATH`).
+//!
 //! Invariant: building the spec runs nothing and changes nothing but stderr (the `--shell`
 //! notice); the spec's [`ChildSetup`] is applied by [`crate::supervise::child`], the only
 //! `pre_exec` hook.
@@ -21,6 +25,10 @@ use crate::supervise::child::ChildSetup;
 /// The placeholder replaced by the path in CMD and its ARGs (as `fd -x` and `find -exec`).
 const PLACEHOLDER: &[u8] = b"{}";
 
+/// The variables `--export-tmpdir` (and `--shell`) set to the new directory: `TMPDIR` (POSIX),
+/// and `TMP`, `TEMP`, `TEMPDIR`, which some tools read instead (issue 13, item 1).
+const EXPORTED: [&str; 4] = ["TMPDIR", "TMP", "TEMP", "TEMPDIR"];
+
 /// Everything needed to start the command.
 pub(super) struct ChildSpec {
     /// CMD with `{}` replaced, its ARGs, environment and directory.
@@ -30,7 +38,7 @@ pub(super) struct ChildSpec {
 }
 
 /// The child's spec: `{}` replaced in every word, or the path appended when no word has one
-/// (not with `--cd`: the child is already in it); `RTMP_PATH` always set, `TMPDIR` too with
+/// (not with `--cd` or `--export-tmpdir`); `RTMP_PATH` always set, [`EXPORTED`] too with
 /// `--export-tmpdir`; the anonymous file's descriptor inherited; the guardian told the pid.
 /// With `--shell` on a terminal, says which directory it runs in and what becomes of it.
 pub(super) fn child_spec(exec: &Exec, target: &Target, guardian: Option<&Guardian>) -> ChildSpec {
@@ -44,7 +52,8 @@ pub(super) fn child_spec(exec: &Exec, target: &Target, guardian: Option<&Guardia
     if exec.command == ExecCommand::Shell && std::io::stderr().is_terminal() {
         warn(&shell_notice(&path, exec.keep));
     }
-    let mut words = substitute(&words, &path, !exec.cd());
+    let append = !(exec.cd() || exec.export_tmpdir());
+    let mut words = substitute(&words, &path, append);
     let program = if words.is_empty() {
         OsString::new()
     } else {
@@ -53,7 +62,9 @@ pub(super) fn child_spec(exec: &Exec, target: &Target, guardian: Option<&Guardia
     let mut command = Command::new(program);
     command.args(words).env("RTMP_PATH", &path);
     if exec.export_tmpdir() {
-        command.env("TMPDIR", &path);
+        for var in EXPORTED {
+            command.env(var, &path);
+        }
     }
     if exec.cd() {
         command.current_dir(&path);
@@ -147,7 +158,8 @@ mod tests {
     }
 
     #[test]
-    fn nothing_is_appended_with_cd() {
+    fn nothing_is_appended_with_cd_or_export_tmpdir() {
+        // child_spec passes append = false for --cd and for --export-tmpdir alike.
         assert_eq!(
             substitute(&words(&["make"]), OsStr::new("/t"), false),
             words(&["make"])

@@ -19,9 +19,118 @@ fn default_path_re(env: &TestEnv) -> String {
     format!("{}/tmp/tmp\\.{}", env.root_re(), rnd(10))
 }
 
+/// stdout as text (the tests' paths are ASCII; anything else shows as U+FFFD and fails).
+fn stdout(run: &Run) -> String {
+    String::from_utf8_lossy(&run.output.stdout).into_owned()
+}
+
 /// stderr as text, as [`stdout`].
 fn stderr(run: &Run) -> String {
     String::from_utf8_lossy(&run.output.stderr).into_owned()
+}
+
+// ================================================================== item 1
+
+/// Item 1: with `--export-tmpdir` nothing is appended (as with `--cd`): `make check` must not
+/// become `make check /tmp/tmp.X`. `{}` and `RTMP_PATH` still hold the path.
+#[test]
+fn export_tmpdir_appends_nothing() {
+    let env = TestEnv::new();
+    let run = env.run([
+        "-d",
+        "--export-tmpdir",
+        "--exec",
+        "sh",
+        "-c",
+        r#"printf '%s\n' "$#""#,
+        "sh",
+    ]);
+    run.success().stdout("0\n").nothing_left();
+
+    // The placeholder and RTMP_PATH are unchanged.
+    let run = env.run([
+        "-d",
+        "--export-tmpdir",
+        "--exec",
+        "sh",
+        "-c",
+        r#"printf '%s|%s|%s\n' "$#" "$1" "$RTMP_PATH""#,
+        "sh",
+        "{}",
+    ]);
+    run.success().nothing_left();
+    let out = stdout(&run);
+    let fields: Vec<&str> = out.trim_end().split('|').collect();
+    assert_eq!(fields.len(), 3, "{}", run.context());
+    assert_eq!(fields[0], "1", "only {{}} is passed{}", run.context());
+    assert!(
+        full_match(&default_path_re(&env), fields[1]),
+        "{{}} is the path{}",
+        run.context()
+    );
+    assert_eq!(
+        fields[1],
+        fields[2],
+        "RTMP_PATH is the path{}",
+        run.context()
+    );
+}
+
+/// Item 1: `--export-tmpdir` also sets `TMP`, `TEMP` and `TEMPDIR` (read by some tools instead
+/// of `TMPDIR`), all to the same path as `TMPDIR` and `RTMP_PATH`.
+#[test]
+fn export_tmpdir_sets_tmp_temp_tempdir() {
+    let env = TestEnv::new();
+    let mut cmd = env.rtmp_cmd([
+        "-d",
+        "--export-tmpdir",
+        "--exec",
+        "sh",
+        "-c",
+        r#"printf '%s\n' "$RTMP_PATH" "$TMPDIR" "${TMP-unset}" "${TEMP-unset}" "${TEMPDIR-unset}""#,
+        "sh",
+    ]);
+    cmd.env("TMP", "/nonexistent-tmp")
+        .env("TEMP", "/nonexistent-temp");
+    let run = env.run_cmd(cmd);
+    run.success().nothing_left();
+    let out = stdout(&run);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", run.context());
+    for (var, value) in ["TMPDIR", "TMP", "TEMP", "TEMPDIR"].iter().zip(&lines[1..]) {
+        assert_eq!(
+            *value,
+            lines[0],
+            "{var} is not the new directory{}",
+            run.context()
+        );
+    }
+}
+
+/// Item 1: `--shell` exports the directory too (as `--export-tmpdir`): fish wrote
+/// `$TMPDIR/fish.root` outside the throwaway directory, and it stayed. The shell here reads
+/// its commands from stdin (not a terminal).
+#[test]
+fn shell_exports_tmpdir() {
+    let env = TestEnv::new();
+    let mut cmd = env.rtmp_cmd(["--shell"]);
+    cmd.env("SHELL", "/bin/sh");
+    let run = env.run_with_stdin(
+        cmd,
+        "printf '%s\\n' \"$PWD\" \"$TMPDIR\" \"${TMP-unset}\" \"${TEMP-unset}\" \"${TEMPDIR-unset}\"\n",
+    );
+    run.success().nothing_left();
+    let out = stdout(&run);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", run.context());
+    for (var, value) in ["TMPDIR", "TMP", "TEMP", "TEMPDIR"].iter().zip(&lines[1..]) {
+        assert_eq!(
+            *value,
+            lines[0],
+            "{var} is not the shell's directory{}",
+            run.context()
+        );
+    }
 }
 
 // ================================================================== item 3

@@ -271,6 +271,7 @@ fn export_tmpdir_sets_tmpdir_to_the_directory() {
         "-c",
         "test -d \"$TMPDIR\" && printf '%s\\n' \"$TMPDIR\" \"$1\" && mktemp && mktemp -d",
         "sh",
+        "{}",
     ]);
     run.success().stderr("").nothing_left();
     let lines: Vec<String> = stdout_text(&run).lines().map(str::to_owned).collect();

@@ -19,8 +19,12 @@ const MAN_EXTRA: &str = r#".SH ENVIRONMENT
 .B TMPDIR
 the directory for the default template, for \fB\-\-tmpdir\fR without DIR, and for
 \fB\-t\fR (where it is preferred over \fB\-p\fR). Ignored when TEMPLATE is given without
-\fB\-p\fR, \fB\-\-tmpdir\fR or \fB\-t\fR. With \fB\-\-export\-tmpdir\fR, rtmp sets it to the
-new directory for CMD.
+\fB\-p\fR, \fB\-\-tmpdir\fR or \fB\-t\fR. With \fB\-\-export\-tmpdir\fR (and \fB\-\-shell\fR),
+rtmp sets it to the new directory for CMD.
+.TP
+.B TMP, TEMP, TEMPDIR
+set by rtmp to the new directory for CMD with \fB\-\-export\-tmpdir\fR and \fB\-\-shell\fR,
+for the tools that read one of them instead of TMPDIR. rtmp itself does not read them.
 .TP
 .B RTMP_PATH
 set by rtmp in the environment of CMD to the path it created.
@@ -68,7 +72,8 @@ rtmp \-\-suffix=.json \-\-exec sh \-c 'curl \-o "$1" "$URL" && jq . "$1"' sh {}
 .RE
 .fi
 .PP
-Every temporary file of a test run lands in one directory, removed afterwards:
+Every temporary file of a test run lands in one directory, removed afterwards (nothing is
+appended to the command):
 .PP
 .nf
 .RS
