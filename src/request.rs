@@ -6,9 +6,9 @@
 //! command, never a dry run), never both; an `--exec` command has a program; a directory is
 //! the only thing that can be entered (`--cd`) or exported as `TMPDIR`, and an anonymous file
 //! is never a directory; a given `-p`/`--tmpdir` DIR is never empty (an empty one means "the
-//! default directory", as in GNU). One rule is kept by `cli` and [`Exec::apply_env_keep`]
-//! instead of the types: an anonymous file, which has no name, is never kept ([`Keep::Never`]).
-//! This module depends on no parser: clap stays in `cli`.
+//! default directory", as in GNU); a [`Placeholder::Literal`] is never empty. One rule is kept
+//! by `cli` and [`Exec::apply_env_keep`] instead of the types: an anonymous file, which has no
+//! name, is never kept ([`Keep::Never`]). This module depends on no parser: clap stays in `cli`.
 
 use std::ffi::{OsStr, OsString};
 
@@ -65,8 +65,23 @@ pub struct Exec {
     pub path: ExecPath,
     /// What to run.
     pub command: ExecCommand,
+    /// Which word of the command stands for the path.
+    pub placeholder: Placeholder,
     /// When the path is kept rather than removed (`--keep-on-failure`, `--keep`, `RTMP_KEEP`).
     pub keep: Keep,
+}
+
+/// The token in CMD and its ARGs that stands for the path (README, "Use in scripts").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placeholder {
+    /// The default: every `{}` inside a word is the path; `{{` is a literal `{` and `}}` a
+    /// literal `}`, as in `fd -x` (fd's escapes, so awk programs and JSON can be written).
+    Braces,
+    /// `-I STR`/`--placeholder=STR` (after `xargs -I`): every STR inside a word is the path,
+    /// matched literally, without escapes. Never empty.
+    Literal(OsString),
+    /// `--no-placeholder`: no word is changed.
+    Off,
 }
 
 /// When `--exec` keeps the path instead of removing it. Only a named path can be kept: the
@@ -297,6 +312,7 @@ mod tests {
             template: None,
             path,
             command: ExecCommand::Shell,
+            placeholder: Placeholder::Braces,
             keep: Keep::Never,
         };
         let anonymous = exec(ExecPath::Anonymous);
@@ -339,6 +355,7 @@ mod tests {
             template: None,
             path: ExecPath::Anonymous,
             command: ExecCommand::Shell,
+            placeholder: Placeholder::Braces,
             keep: Keep::Never,
         };
         exec.apply_env_keep(true);

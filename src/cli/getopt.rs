@@ -32,8 +32,8 @@ const GNU_LONG_OPTIONS: &[&str] = &[
     "version",
 ];
 
-/// rtmp's short options that take a value (`-p DIR`).
-const SHORT_WITH_VALUE: &[u8] = b"p";
+/// rtmp's short options that take a value (`-p DIR`, `-I STR`).
+const SHORT_WITH_VALUE: &[u8] = b"pI";
 
 /// True when `args` (before a `--`) holds `--exec` or `--shell`, or a prefix of one that getopt
 /// would accept: usage errors then exit 125, as GNU `env`/`timeout` do for their own failures.
@@ -253,6 +253,7 @@ mod tests {
         assert_eq!(resolved(&["--s", "--s"]), words(&["--suffix", "--s"]));
         assert_eq!(resolved(&["--", "--s"]), words(&["--", "--s"]));
         assert_eq!(resolved(&["--exe", "--s"]), words(&["--exe", "--s"]));
+        assert_eq!(resolved(&["-I", "--s"]), words(&["-I", "--s"]));
     }
 
     #[test]

@@ -21,10 +21,11 @@ use std::ffi::{CStr, OsString, c_char, c_int};
 use std::os::unix::ffi::OsStringExt;
 
 use clap::ArgMatches;
+use clap::parser::ValueSource;
 
 use crate::exit::Outcome;
 use crate::request::{
-    Exec, ExecCommand, ExecPath, Keep, Kind, Location, Mktemp, Mode, Request, Tmpdir,
+    Exec, ExecCommand, ExecPath, Keep, Kind, Location, Mktemp, Mode, Placeholder, Request, Tmpdir,
 };
 
 pub mod args;
@@ -174,6 +175,25 @@ fn tmpdir(matches: &ArgMatches) -> Tmpdir {
     Tmpdir::from_value(value(matches, last))
 }
 
+/// `-I STR`/`--placeholder=STR` and `--no-placeholder`: the last one on the line wins (getopt
+/// order, as for `-p`/`--tmpdir`); neither means `{}`.
+fn placeholder(matches: &ArgMatches) -> Placeholder {
+    // A flag has a default (false) with an index of its own: only what the user typed counts.
+    let last_index = |id: &str| {
+        (matches.value_source(id) == Some(ValueSource::CommandLine))
+            .then(|| matches.indices_of(id).and_then(Iterator::max))
+            .flatten()
+    };
+    let literal =
+        || value(matches, id::PLACEHOLDER).map_or(Placeholder::Braces, Placeholder::Literal);
+    match (last_index(id::PLACEHOLDER), last_index(id::NO_PLACEHOLDER)) {
+        (Some(i), Some(off)) if i > off => literal(),
+        (_, Some(_)) => Placeholder::Off,
+        (Some(_), None) => literal(),
+        (None, None) => Placeholder::Braces,
+    }
+}
+
 /// The last value of option `id`, as the user's bytes.
 fn value(matches: &ArgMatches, id: &str) -> Option<OsString> {
     matches.get_one::<OsString>(id).cloned()
@@ -193,6 +213,8 @@ struct Flags {
     export_tmpdir: bool,
     keep_on_failure: bool,
     keep: bool,
+    placeholder: bool,
+    no_placeholder: bool,
     cd: bool,
     anonymous: bool,
     shell: bool,
@@ -206,6 +228,8 @@ impl Flags {
             export_tmpdir: matches.get_flag(id::EXPORT_TMPDIR),
             keep_on_failure: matches.get_flag(id::KEEP_ON_FAILURE),
             keep: matches.get_flag(id::KEEP),
+            placeholder: matches.contains_id(id::PLACEHOLDER),
+            no_placeholder: matches.get_flag(id::NO_PLACEHOLDER),
             cd: matches.get_flag(id::CD),
             anonymous: matches.get_flag(id::ANONYMOUS),
             shell: matches.get_flag(id::SHELL),
@@ -245,6 +269,8 @@ fn mode(flags: &Flags, matches: &ArgMatches) -> Result<Mode, UsageError> {
                 (flags.export_tmpdir, "--export-tmpdir"),
                 (flags.keep_on_failure, "--keep-on-failure"),
                 (flags.keep, "--keep"),
+                (flags.placeholder, "--placeholder"),
+                (flags.no_placeholder, "--no-placeholder"),
                 (flags.cd, "--cd"),
                 (flags.anonymous, "--anonymous"),
             ] {
@@ -291,6 +317,10 @@ fn mode(flags: &Flags, matches: &ArgMatches) -> Result<Mode, UsageError> {
             return fail(&format!("{name} cannot be combined with --anonymous"));
         }
     }
+    let placeholder = placeholder(matches);
+    if placeholder == Placeholder::Literal(OsString::new()) {
+        return fail("the placeholder must not be empty");
+    }
     let path = if flags.anonymous {
         ExecPath::Anonymous
     } else if directory {
@@ -306,6 +336,7 @@ fn mode(flags: &Flags, matches: &ArgMatches) -> Result<Mode, UsageError> {
         template: templates.pop(),
         path,
         command,
+        placeholder,
         // --keep wins over --keep-on-failure: it keeps in every case.
         keep: if flags.keep {
             Keep::Always
@@ -438,7 +469,11 @@ mod tests {
             (e.template, e.path, e.keep),
             (None, ExecPath::Anonymous, Keep::Never)
         );
-        assert_eq!(exec(&["--exec", "true"]).path, ExecPath::File);
+        let e = exec(&["--exec", "true"]);
+        assert_eq!(
+            (e.path, e.placeholder),
+            (ExecPath::File, Placeholder::Braces)
+        );
         assert_eq!(
             exec(&["--keep-on-failure", "--exec", "x"]).keep,
             Keep::OnFailure
@@ -447,6 +482,32 @@ mod tests {
         assert_eq!(
             exec(&["--keep", "--keep-on-failure", "--exec", "x"]).keep,
             Keep::Always
+        );
+    }
+
+    #[test]
+    fn last_placeholder_option_wins() {
+        let lit = |s: &str| Placeholder::Literal(s.into());
+        assert_eq!(exec(&["-I", "@", "--exec", "x"]).placeholder, lit("@"));
+        assert_eq!(exec(&["-I@", "--exec", "x"]).placeholder, lit("@"));
+        assert_eq!(exec(&["-I", "-d", "--exec", "x"]).placeholder, lit("-d"));
+        assert_eq!(
+            exec(&["--placeholder", "@", "--placeholder=%", "--exec", "x"]).placeholder,
+            lit("%")
+        );
+        assert_eq!(
+            exec(&["-I", "@", "--no-placeholder", "--exec", "x"]).placeholder,
+            Placeholder::Off
+        );
+        assert_eq!(
+            exec(&["--no-placeholder", "-I", "@", "--exec", "x"]).placeholder,
+            lit("@")
+        );
+        // `-I STR` takes the next word whatever it is, as `-p DIR` does.
+        assert_eq!(exec(&["-I", "--s", "--exec", "x"]).placeholder, lit("--s"));
+        assert_eq!(
+            usage_error(&["-I", "", "--exec", "x"]).message,
+            "the placeholder must not be empty"
         );
     }
 

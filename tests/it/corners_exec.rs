@@ -8,9 +8,9 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::support::{Pty, Run, TestEnv, full_match, rnd, rtmp_bin};
+use crate::support::{Pty, Run, TestEnv, full_match, lit, rnd, rtmp_bin};
 
 const USAGE_HINT: &str = "Try 'rtmp --help' for more information.\n";
 
@@ -27,6 +27,12 @@ fn stdout(run: &Run) -> String {
 /// stderr as text, as [`stdout`].
 fn stderr(run: &Run) -> String {
     String::from_utf8_lossy(&run.output.stderr).into_owned()
+}
+
+/// A file of the repository, as text.
+fn repo_file(rel: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel);
+    fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 // ================================================================== item 1
@@ -130,6 +136,275 @@ fn shell_exports_tmpdir() {
             "{var} is not the shell's directory{}",
             run.context()
         );
+    }
+}
+
+// ================================================================== item 2
+
+/// Item 2: fd's escapes. `{{` is a literal `{`, `}}` a literal `}`, so awk programs, JSON and
+/// `find -exec ... {} \;` can be written: `{{}}` is a literal `{}`. Escapes are not
+/// placeholders: a line with only escapes still gets the path appended.
+#[test]
+fn placeholder_escapes_double_braces() {
+    let env = TestEnv::new();
+    let name = default_path_re(&env);
+    let run = env.run([
+        "--exec",
+        "printf",
+        "%s|",
+        "BEGIN{{}}{{print}}",
+        "{}",
+        "{{}}",
+        "a}}b{{c",
+    ]);
+    run.success().nothing_left();
+    run.stdout_matches(&format!(
+        "{}{name}{}",
+        lit("BEGIN{}{print}|"),
+        lit("|{}|a}b{c|")
+    ));
+
+    // An escape is not a placeholder: the path is appended.
+    let run = env.run(["--exec", "printf", "%s|", "{{}}"]);
+    run.success().nothing_left();
+    run.stdout_matches(&format!("{}{name}\\|", lit("{}|")));
+}
+
+/// Item 2: the placeholder can be chosen. Decision: `-I STR` and `--placeholder=STR` (also
+/// `--placeholder STR`), after `xargs -I` and `parallel -I` (fd has no such option). With a
+/// chosen placeholder, `{}` is an ordinary word and there are no escapes: `STR` is matched
+/// literally, inside words as `{}` is.
+#[test]
+fn placeholder_option_changes_the_token() {
+    let env = TestEnv::new();
+    let name = default_path_re(&env);
+    for option in [
+        &["-I", "@@"][..],
+        &["--placeholder=@@"],
+        &["--placeholder", "@@"],
+        &["-I@@"],
+    ] {
+        let mut args: Vec<&str> = option.to_vec();
+        args.extend(["--exec", "printf", "%s|", "@@", "{}", "x{{y", "a@@b"]);
+        let run = env.run(&args);
+        run.success().nothing_left();
+        let out = stdout(&run);
+        let fields: Vec<&str> = out.split('|').collect();
+        assert_eq!(fields.len(), 5, "{option:?}{}", run.context());
+        assert!(
+            full_match(&name, fields[0]),
+            "{option:?}: STR is the path{}",
+            run.context()
+        );
+        assert_eq!(
+            fields[1..],
+            ["{}", "x{{y", &format!("a{}b", fields[0]), ""],
+            "{option:?}{}",
+            run.context()
+        );
+    }
+}
+
+/// Item 2: substitution can be turned off. Decision: `--no-placeholder`; every word is passed
+/// as typed, and, as when no word holds the placeholder, the path is appended (unless `--cd`
+/// or `--export-tmpdir`); `RTMP_PATH` holds it as always.
+#[test]
+fn no_placeholder_turns_substitution_off() {
+    let env = TestEnv::new();
+    let run = env.run([
+        "--no-placeholder",
+        "--exec",
+        "printf",
+        "%s|",
+        "{}",
+        "BEGIN{}{print}",
+        "{{}}",
+    ]);
+    run.success().nothing_left();
+    run.stdout_matches(&format!(
+        "{}{}\\|",
+        lit("{}|BEGIN{}{print}|{{}}|"),
+        default_path_re(&env)
+    ));
+
+    // With --export-tmpdir nothing is appended; RTMP_PATH still holds the path.
+    let run = env.run([
+        "-d",
+        "--no-placeholder",
+        "--export-tmpdir",
+        "--exec",
+        "sh",
+        "-c",
+        r#"printf '%s|%s' "$#" "$RTMP_PATH""#,
+        "sh",
+        "{}",
+    ]);
+    run.success().nothing_left();
+    run.stdout_matches(&format!("1\\|{}", default_path_re(&env)));
+}
+
+/// Item 2: the placeholder options are getopt options: the last of `-I` and
+/// `--no-placeholder` wins (as the last of `-p`/`--tmpdir` does), an empty STR is a usage
+/// error (exec mode: 125, nothing runs), and without `--exec` they are usage errors with
+/// status 1, as every option that needs `--exec`.
+#[test]
+fn placeholder_options_last_wins_and_usage_errors() {
+    let env = TestEnv::new();
+    let name = default_path_re(&env);
+    let run = env.run([
+        "-I",
+        "@@",
+        "--no-placeholder",
+        "--exec",
+        "printf",
+        "%s|",
+        "@@",
+    ]);
+    run.success().nothing_left();
+    run.stdout_matches(&format!("@@\\|{name}\\|"));
+    let run = env.run([
+        "--no-placeholder",
+        "-I",
+        "@@",
+        "--exec",
+        "printf",
+        "%s|",
+        "@@",
+    ]);
+    run.success().nothing_left();
+    run.stdout_matches(&format!("{name}\\|"));
+
+    for args in [
+        &["-I", "", "--exec", "touch", "ran"][..],
+        &["--placeholder=", "--exec", "touch", "ran"],
+    ] {
+        env.run(args)
+            .code(125)
+            .stdout("")
+            .stderr(&format!(
+                "rtmp: the placeholder must not be empty\n{USAGE_HINT}"
+            ))
+            .nothing_left();
+    }
+    for (args, option) in [
+        (&["-I", "@@"][..], "--placeholder"),
+        (&["--placeholder=@@"], "--placeholder"),
+        (&["--no-placeholder"], "--no-placeholder"),
+        (&["--keep"], "--keep"),
+    ] {
+        env.run(args)
+            .failure()
+            .stdout("")
+            .stderr(&format!(
+                "rtmp: option '{option}' requires --exec\n{USAGE_HINT}"
+            ))
+            .nothing_left();
+    }
+}
+
+/// Item 2: a TMPDIR with a space and `$(...)` must never be re-parsed. Through the safe form
+/// `sh -c '... "$1"' sh {}` the path arrives whole and nothing runs; the docs (README, man
+/// page, `--help`) show only that form and say why `sh -c '... {} ...'` is unsafe.
+#[test]
+fn docs_use_the_safe_sh_c_form_and_say_why() {
+    let env = TestEnv::new();
+    let odd = env.path("a b$(touch INJECTED)");
+    fs::create_dir(&odd).expect("mkdir odd TMPDIR");
+    let mut cmd = env.rtmp_cmd(["-d", "--exec", "sh", "-c", r#"cd "$1" && pwd"#, "sh", "{}"]);
+    cmd.env("TMPDIR", &odd);
+    let run = env.run_cmd(cmd);
+    run.success();
+    assert!(!env.path("INJECTED").exists(), "{}", run.context());
+
+    let readme = repo_file("README.md");
+    // The man page as text: roff's minus, quote and font escapes undone.
+    let mut man = repo_file("man/rtmp.1");
+    for (roff, text) in [
+        ("\\-", "-"),
+        ("\\*(Aq", "'"),
+        ("\\(aq", "'"),
+        ("\\fB", ""),
+        ("\\fI", ""),
+        ("\\fR", ""),
+        ("\\fP", ""),
+    ] {
+        man = man.replace(roff, text);
+    }
+    let help = stdout(&env.run(["--help"]));
+    for (doc, text) in [
+        ("README.md", &readme),
+        ("man/rtmp.1", &man),
+        ("--help", &help),
+    ] {
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        // The warning itself quotes the unsafe form; any other `{}` inside a `sh -c` script is
+        // an unsafe example.
+        let examples = flat.replace("sh -c '... {} ...'", "");
+        assert!(
+            !full_match(r"(?s:.*sh -c '[^']*\{\}.*)", &examples),
+            "{doc} has an unsafe sh -c example"
+        );
+        assert!(
+            flat.contains(r#""$1"' sh {}"#),
+            "{doc} has no example of the safe form sh -c '... \"$1\"' sh {{}}"
+        );
+        assert!(
+            flat.contains("sh -c '... {} ...'") && flat.contains("unsafe"),
+            "{doc} does not say why sh -c '... {{}} ...' is unsafe"
+        );
+    }
+}
+
+/// Item 2: every `sh -c` example of the README's "Use in scripts" section, run as written with a
+/// TMPDIR holding a space, a quote and `$(touch INJECTED)`: the path reaches the script whole
+/// and nothing in it runs as code.
+#[test]
+fn safe_form_survives_a_hostile_tmpdir() {
+    let env = TestEnv::new();
+    let odd = env.path("x y'$(touch INJECTED)`touch INJECTED2`");
+    fs::create_dir(&odd).expect("mkdir odd TMPDIR");
+    for (args, check) in [
+        (
+            &[
+                "-d",
+                "--exec",
+                "sh",
+                "-c",
+                r#"test -d "$1" && printf '%s' "$1""#,
+                "sh",
+                "{}",
+            ][..],
+            "dir",
+        ),
+        (
+            &[
+                "--exec",
+                "sh",
+                "-c",
+                r#"echo hi > "$1" && cat "$1" >/dev/null && printf '%s' "$1""#,
+                "sh",
+                "{}",
+            ],
+            "file",
+        ),
+    ] {
+        let mut cmd = env.rtmp_cmd(args);
+        cmd.env("TMPDIR", &odd);
+        let run = env.run_cmd(cmd);
+        run.success().stderr("");
+        let shown = stdout(&run);
+        assert!(
+            shown.starts_with(&format!("{}/tmp.", odd.display())),
+            "{check}: the path arrived whole{}",
+            run.context()
+        );
+        for marker in ["INJECTED", "INJECTED2"] {
+            assert!(
+                !env.path(marker).exists(),
+                "{check}: {marker}{}",
+                run.context()
+            );
+        }
     }
 }
 

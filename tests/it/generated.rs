@@ -72,6 +72,19 @@ rtmp \-\-suffix=.json \-\-exec sh \-c 'curl \-o "$1" "$URL" && jq . "$1"' sh {}
 .RE
 .fi
 .PP
+Never write sh \-c '... {} ...': the path is pasted into the script, so a space, a quote or
+$(...) in it (from TMPDIR, \-p or the template) is run as shell code; pass it as an argument
+instead: sh \-c '... "$1"' sh {}. The form sh \-c '... {} ...' is unsafe.
+.PP
+Literal braces, and another placeholder where the command has a {} of its own:
+.PP
+.nf
+.RS
+rtmp \-\-exec jq \-n \-\-arg p {} '{{path: $p}}'
+rtmp \-I @@ \-\-exec find . \-newer @@ \-exec echo {} +
+.RE
+.fi
+.PP
 Every temporary file of a test run lands in one directory, removed afterwards (nothing is
 appended to the command):
 .PP
