@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use crate::errors::os_error_text;
 use crate::quote::quote;
 use crate::request::Kind;
-use crate::sys::fs::open_unnamed_file;
+use crate::sys::fs::{fd_at_or_above, open_unnamed_file};
 use crate::template::Plan;
 
 /// A created (or, in a dry run, chosen) name.
@@ -186,6 +186,10 @@ fn os_seed() -> u64 {
 /// support it (`EOPNOTSUPP`, `EISDIR`, `EINVAL`), a file is created as [`create`] does and
 /// unlinked at once: the name then exists for a moment.
 ///
+/// The descriptor is always 3 or more, even when rtmp was started with 0, 1 or 2 closed: the
+/// command gets it as `/dev/fd/N` beside the standard streams the caller gave it, and must not
+/// find its data file as its stderr (issue 13, item 6).
+///
 /// Errors: [`CreateError`] (`failed to create file via template ...`) with the OS error.
 pub fn create_anonymous(plan: &Plan) -> Result<OwnedFd, CreateError> {
     let fail = |source| CreateError::new(Kind::File, plan, source);
@@ -194,12 +198,15 @@ pub fn create_anonymous(plan: &Plan) -> Result<OwnedFd, CreateError> {
     } else {
         Path::new(&plan.dir)
     };
-    if let Some(file) = open_unnamed_file(dir).map_err(fail)? {
-        return Ok(file.into());
-    }
-    let (path, file) = make_in(plan, Kind::File, create_file)?;
-    fs::remove_file(&path).map_err(fail)?;
-    Ok(file.into())
+    let file = match open_unnamed_file(dir).map_err(fail)? {
+        Some(file) => file,
+        None => {
+            let (path, file) = make_in(plan, Kind::File, create_file)?;
+            fs::remove_file(&path).map_err(fail)?;
+            file
+        }
+    };
+    fd_at_or_above(file.into(), 3).map_err(fail)
 }
 
 /// `O_CREAT|O_EXCL|O_CLOEXEC`, mode 0600: never opens an existing name or follows a symlink.

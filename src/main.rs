@@ -18,7 +18,7 @@ use rtmp::cli::{self, Action};
 use rtmp::errors::os_error_text;
 use rtmp::exit::{Outcome, Termination};
 use rtmp::output::{warn, write_stdout};
-use rtmp::request::Mode;
+use rtmp::request::{Mode, keep_from_env};
 
 /// The process entry point, called by the C runtime.
 ///
@@ -57,7 +57,11 @@ fn dispatch(args: Vec<OsString>) -> Outcome {
         Action::Version => {
             print_or_fail(format!("rtmp {}\n", env!("CARGO_PKG_VERSION")).as_bytes())
         }
-        Action::Create(request) => {
+        Action::Create(mut request) => {
+            // The environment is read here, as TMPDIR is, so that parsing stays pure.
+            if let Mode::Exec(exec) = &mut request.mode {
+                exec.apply_env_keep(keep_from_env(std::env::var_os("RTMP_KEEP").as_deref()));
+            }
             let env_tmpdir = std::env::var_os("TMPDIR");
             match &request.mode {
                 Mode::Mktemp(mktemp) => {

@@ -6,7 +6,9 @@
 //! command, never a dry run), never both; an `--exec` command has a program; a directory is
 //! the only thing that can be entered (`--cd`) or exported as `TMPDIR`, and an anonymous file
 //! is never a directory; a given `-p`/`--tmpdir` DIR is never empty (an empty one means "the
-//! default directory", as in GNU). This module depends on no parser: clap stays in `cli`.
+//! default directory", as in GNU); a [`Placeholder::Literal`] is never empty. One rule is kept
+//! by `cli` and [`Exec::apply_env_keep`] instead of the types: an anonymous file, which has no
+//! name, is never kept ([`Keep::Never`]). This module depends on no parser: clap stays in `cli`.
 
 use std::ffi::{OsStr, OsString};
 
@@ -63,8 +65,56 @@ pub struct Exec {
     pub path: ExecPath,
     /// What to run.
     pub command: ExecCommand,
-    /// `--keep-on-failure`: keep the path when the command fails or dies of a signal.
-    pub keep_on_failure: bool,
+    /// Which word of the command stands for the path.
+    pub placeholder: Placeholder,
+    /// When the path is kept rather than removed (`--keep-on-failure`, `--keep`, `RTMP_KEEP`).
+    pub keep: Keep,
+}
+
+/// The token in CMD and its ARGs that stands for the path (README, "Use in scripts").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placeholder {
+    /// The default: every `{}` inside a word is the path; `{{` is a literal `{` and `}}` a
+    /// literal `}`, as in `fd -x` (fd's escapes, so awk programs and JSON can be written).
+    Braces,
+    /// `-I STR`/`--placeholder=STR` (after `xargs -I`): every STR inside a word is the path,
+    /// matched literally, without escapes. Never empty.
+    Literal(OsString),
+    /// `--no-placeholder`: no word is changed.
+    Off,
+}
+
+/// When `--exec` keeps the path instead of removing it. Only a named path can be kept: the
+/// command line refuses a keep option with `--anonymous`, and `RTMP_KEEP` is ignored there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Always removed (the default).
+    Never,
+    /// `--keep-on-failure`: kept when the command fails (status other than 0) or dies of a
+    /// signal.
+    OnFailure,
+    /// `--keep`, or `RTMP_KEEP` set to anything but empty or `0`: kept however the command
+    /// ends.
+    Always,
+}
+
+impl Keep {
+    /// Whether the path is kept after a command that failed (`child_failed`) or succeeded.
+    pub fn keeps(self, child_failed: bool) -> bool {
+        match self {
+            Keep::Never => false,
+            Keep::OnFailure => child_failed,
+            Keep::Always => true,
+        }
+    }
+}
+
+/// Whether the environment variable `RTMP_KEEP`, with `value` (`None`: unset), asks to keep
+/// every `--exec` path, as `--keep` does (README, "Use in scripts"). Decision (issue 13): any
+/// value but the empty one and `0` turns it on, so `RTMP_KEEP=1`, `=yes` and `=true` all do, and
+/// `RTMP_KEEP=0` says "off" in a script that exports it.
+pub fn keep_from_env(value: Option<&OsStr>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 /// What `--exec` creates for the command.
@@ -78,7 +128,8 @@ pub enum ExecPath {
     Directory {
         /// `--cd` (implied by `--shell`): run the command inside it, with an absolute path.
         cd: bool,
-        /// `--export-tmpdir`: set `TMPDIR` to it for the command.
+        /// `--export-tmpdir` (implied by `--shell`): set `TMPDIR`, `TMP`, `TEMP` and
+        /// `TEMPDIR` to it for the command, and append nothing.
         export_tmpdir: bool,
     },
 }
@@ -102,7 +153,8 @@ impl Exec {
         matches!(self.path, ExecPath::Directory { cd: true, .. })
     }
 
-    /// `--export-tmpdir`: the command gets the new directory as `TMPDIR`.
+    /// `--export-tmpdir` or `--shell`: the command gets the new directory as `TMPDIR` (and
+    /// `TMP`, `TEMP`, `TEMPDIR`).
     pub fn export_tmpdir(&self) -> bool {
         matches!(
             self.path,
@@ -111,6 +163,15 @@ impl Exec {
                 ..
             }
         )
+    }
+
+    /// Applies `RTMP_KEEP` (`on`: [`keep_from_env`] said it is set): the path is kept however
+    /// the command ends, as with `--keep`. Ignored for an anonymous file, which has no name to
+    /// keep: an environment setting must not turn a valid command line into an error.
+    pub fn apply_env_keep(&mut self, on: bool) {
+        if on && !self.anonymous() {
+            self.keep = Keep::Always;
+        }
     }
 }
 
@@ -251,7 +312,8 @@ mod tests {
             template: None,
             path,
             command: ExecCommand::Shell,
-            keep_on_failure: false,
+            placeholder: Placeholder::Braces,
+            keep: Keep::Never,
         };
         let anonymous = exec(ExecPath::Anonymous);
         assert_eq!(
@@ -272,5 +334,36 @@ mod tests {
             args: vec!["-l".into()],
         };
         assert_eq!(argv.words(), Some(vec!["ls".into(), "-l".into()]));
+    }
+
+    #[test]
+    fn keep_rules() {
+        assert!(!Keep::Never.keeps(true));
+        assert!(Keep::OnFailure.keeps(true) && !Keep::OnFailure.keeps(false));
+        assert!(Keep::Always.keeps(true) && Keep::Always.keeps(false));
+        for value in [None, Some(""), Some("0")] {
+            assert!(!keep_from_env(value.map(OsStr::new)), "{value:?}");
+        }
+        for value in ["1", "yes", "00", " "] {
+            assert!(keep_from_env(Some(OsStr::new(value))), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn rtmp_keep_is_ignored_for_an_anonymous_file() {
+        let mut exec = Exec {
+            template: None,
+            path: ExecPath::Anonymous,
+            command: ExecCommand::Shell,
+            placeholder: Placeholder::Braces,
+            keep: Keep::Never,
+        };
+        exec.apply_env_keep(true);
+        assert_eq!(exec.keep, Keep::Never);
+        exec.path = ExecPath::File;
+        exec.apply_env_keep(false);
+        assert_eq!(exec.keep, Keep::Never);
+        exec.apply_env_keep(true);
+        assert_eq!(exec.keep, Keep::Always);
     }
 }

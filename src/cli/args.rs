@@ -40,6 +40,12 @@ pub mod id {
     pub const EXPORT_TMPDIR: &str = "export_tmpdir";
     /// `--keep-on-failure`.
     pub const KEEP_ON_FAILURE: &str = "keep_on_failure";
+    /// `--keep`.
+    pub const KEEP: &str = "keep";
+    /// `-I STR`/`--placeholder=STR`.
+    pub const PLACEHOLDER: &str = "placeholder";
+    /// `--no-placeholder`.
+    pub const NO_PLACEHOLDER: &str = "no_placeholder";
     /// `--cd`.
     pub const CD: &str = "cd";
     /// `--anonymous`.
@@ -70,9 +76,12 @@ Examples:
   dir=$(rtmp -d) || exit 1            a private directory in $TMPDIR or /tmp
   rtmp -p . build.XXXX --suffix=.log  a file build.????.log here
   rtmp -d --exec tar -C {} -xf a.tar  unpack into a directory removed afterwards
+  rtmp --suffix=.json --exec sh -c 'curl -fo \"$1\" \"$URL\" && jq . \"$1\"' sh {}
+                                      a shell script gets the path as \"$1\"
   rtmp -d --export-tmpdir --exec make test
                                       every temporary file of the test run lands
                                       inside, and is removed with it
+  RTMP_KEEP=1 ./ci.sh                 every rtmp --exec in the script keeps its path
   rtmp --shell                        a shell in a new directory, removed when the
                                       shell exits";
 
@@ -163,19 +172,48 @@ pub fn command() -> Command {
                 .value_hint(ValueHint::CommandName)
                 .with_help(
                     "Run CMD with the new path, then remove the path; must come last",
-                    "Everything after --exec is the command (a leading -- is dropped). Every {} \
-                     in CMD or an ARG is replaced by the path; if no word has {}, the path is \
-                     appended as the last argument. RTMP_PATH holds it too. rtmp exits as CMD \
-                     did.",
+                    "Everything after --exec is the command (a leading -- is dropped; \
+                     --exec=CMD is --exec CMD). Every {} in CMD or an ARG is replaced by the \
+                     path, and {{ and }} give a literal { and }; if no word has {}, the path is \
+                     appended as the last argument (not with --cd or --export-tmpdir). \
+                     RTMP_PATH holds it too. rtmp exits as CMD did.\n\n\
+                     Never write sh -c '... {} ...': the path is pasted into the script, so a \
+                     space, a quote or $(...) in it (from TMPDIR, -p or the template) is run as \
+                     shell code; pass it as an argument instead: sh -c '... \"$1\"' sh {}. The \
+                     form sh -c '... {} ...' is unsafe.",
                 ),
+            value(id::PLACEHOLDER, "STR")
+                .short('I')
+                .long("placeholder")
+                .with_help(
+                    "Use STR instead of {} as the placeholder",
+                    "As xargs -I: every STR inside a word of CMD and its ARGs is the path, \
+                     matched literally; {} is then ordinary text, and {{ and }} are not \
+                     escapes. STR must not be empty.",
+                ),
+            flag(id::NO_PLACEHOLDER, None, Some("no-placeholder")).with_help(
+                "Replace nothing in CMD and its ARGs",
+                "The path is appended as the last argument (not with --cd or \
+                 --export-tmpdir); RTMP_PATH holds it. The last of -I and --no-placeholder \
+                 wins.",
+            ),
             flag(id::EXPORT_TMPDIR, None, Some("export-tmpdir")).with_help(
-                "With -d: set TMPDIR to the new directory for CMD",
+                "With -d: set TMPDIR (and TMP, TEMP, TEMPDIR) to the new directory for CMD; \
+                 the path is not appended",
                 "Every temporary file that CMD and its children make then lands inside the \
-                 directory and is removed with it.",
+                 directory and is removed with it. {} and RTMP_PATH still hold the path.",
             ),
             flag(id::KEEP_ON_FAILURE, None, Some("keep-on-failure")).with_help(
                 "Keep the path if CMD fails or dies of a signal",
-                "rtmp then prints \"rtmp: kept 'PATH'\" on stderr, for a look at what CMD left.",
+                "rtmp then prints \"rtmp: kept 'PATH'\" on stderr (unless CMD removed it), \
+                 for a look at what CMD left. Not with --anonymous.",
+            ),
+            flag(id::KEEP, None, Some("keep")).with_help(
+                "Keep the path however CMD ends",
+                "rtmp then prints \"rtmp: kept 'PATH'\" on stderr (unless CMD removed it). \
+                 RTMP_KEEP=1 in the environment does the same for every rtmp --exec, without \
+                 editing the script. Not with --anonymous. If rtmp itself is killed \
+                 (SIGKILL), the guardian still removes the path.",
             ),
             flag(id::CD, None, Some("cd")).with_help(
                 "With -d: run CMD inside the new directory",
@@ -184,13 +222,15 @@ pub fn command() -> Command {
             flag(id::ANONYMOUS, None, Some("anonymous")).with_help(
                 "With --exec, files only: the file never has a name",
                 "It is made with O_TMPFILE in the template's directory and given to CMD as an \
-                 open descriptor N; {} and RTMP_PATH are /dev/fd/N. Nothing ever appears in the \
-                 directory.",
+                 open descriptor N (3 or more); {} and RTMP_PATH are /dev/fd/N. Nothing ever \
+                 appears in the directory.",
             ),
             flag(id::SHELL, None, Some("shell")).with_help(
                 "A throwaway shell in a throwaway directory",
-                "Same as -d --cd --exec \"$SHELL\" (/bin/sh when SHELL is unset or empty). The \
-                 directory is removed when the shell exits; on a terminal, rtmp says which one.",
+                "Same as -d --cd --export-tmpdir --exec \"$SHELL\" (/bin/sh when SHELL is unset \
+                 or empty). The directory is removed when the shell exits (kept with --keep, or \
+                 after a failing exit with --keep-on-failure); on a terminal, rtmp says which \
+                 one and what happens to it.",
             ),
         ])
         .next_help_heading("Info")
@@ -278,6 +318,9 @@ mod tests {
             id::EXEC,
             id::EXPORT_TMPDIR,
             id::KEEP_ON_FAILURE,
+            id::KEEP,
+            id::PLACEHOLDER,
+            id::NO_PLACEHOLDER,
             id::CD,
             id::ANONYMOUS,
             id::SHELL,
@@ -291,6 +334,6 @@ mod tests {
                 "{name}"
             );
         }
-        assert_eq!(command.get_arguments().count(), 17);
+        assert_eq!(command.get_arguments().count(), 20);
     }
 }

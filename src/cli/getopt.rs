@@ -32,8 +32,8 @@ const GNU_LONG_OPTIONS: &[&str] = &[
     "version",
 ];
 
-/// rtmp's short options that take a value (`-p DIR`).
-const SHORT_WITH_VALUE: &[u8] = b"p";
+/// rtmp's short options that take a value (`-p DIR`, `-I STR`).
+const SHORT_WITH_VALUE: &[u8] = b"pI";
 
 /// True when `args` (before a `--`) holds `--exec` or `--shell`, or a prefix of one that getopt
 /// would accept: usage errors then exit 125, as GNU `env`/`timeout` do for their own failures.
@@ -101,15 +101,28 @@ fn split_attached_short_value(word: &[u8]) -> Option<(OsString, OsString)> {
 /// [`message`] to word). Values (`-p DIR`, `--suffix SUFF`) are skipped, never read as options.
 /// Stops at `--` and at `--exec`, whose following words belong to the command.
 ///
+/// `--exec=CMD` (or an accepted prefix, `--exe=CMD`) becomes `--exec`, `--`, `CMD`: CMD and
+/// every word after it are the command, exactly as after `--exec CMD` (clap would take only
+/// the attached value and read the rest as rtmp's templates and options). The `--` keeps a CMD
+/// that is itself `--` (`--exec=--`) from being dropped as a separator.
+///
 /// Input: the words after the program name, and rtmp's [`Command`] (for its long options).
-/// Output: the same words, with such prefixes spelled out in full.
+/// Output: the same words, with such prefixes spelled out in full and `--exec=CMD` split.
 pub fn resolve_gnu_prefixes(args: Vec<OsString>, command: &Command) -> Vec<OsString> {
     let mut out = Vec::with_capacity(args.len());
     let mut words = args.into_iter();
     while let Some(word) = words.next() {
         let bytes = word.as_encoded_bytes();
         if bytes == b"--" || starts_exec(bytes) {
-            out.push(word);
+            match bytes.iter().position(|&b| b == b'=') {
+                Some(i) if bytes != b"--" => {
+                    // Split at an ASCII `=`: both halves are still the user's bytes.
+                    out.push(OsString::from_vec(bytes[..i].to_vec()));
+                    out.push(OsString::from("--"));
+                    out.push(OsString::from_vec(bytes[i + 1..].to_vec()));
+                }
+                _ => out.push(word),
+            }
             out.extend(words);
             break;
         }
@@ -388,6 +401,25 @@ mod tests {
         assert_eq!(resolved(&["--s", "--s"]), words(&["--suffix", "--s"]));
         assert_eq!(resolved(&["--", "--s"]), words(&["--", "--s"]));
         assert_eq!(resolved(&["--exe", "--s"]), words(&["--exe", "--s"]));
+        assert_eq!(resolved(&["-I", "--s"]), words(&["-I", "--s"]));
+    }
+
+    #[test]
+    fn exec_equals_cmd_is_split() {
+        assert_eq!(
+            resolved(&["--s", ".x", "--exec=echo", "a=b", "--s"]),
+            words(&["--suffix", ".x", "--exec", "--", "echo", "a=b", "--s"])
+        );
+        assert_eq!(
+            resolved(&["--exe=--", "x"]),
+            words(&["--exe", "--", "--", "x"])
+        );
+        assert_eq!(resolved(&["--exec="]), words(&["--exec", "--", ""]));
+        // After `--`, a word is an operand, never split.
+        assert_eq!(
+            resolved(&["--", "--exec=echo"]),
+            words(&["--", "--exec=echo"])
+        );
     }
 
     #[test]

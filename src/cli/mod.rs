@@ -23,9 +23,12 @@ use std::ffi::{CStr, OsString, c_char, c_int};
 use std::os::unix::ffi::OsStringExt;
 
 use clap::ArgMatches;
+use clap::parser::ValueSource;
 
 use crate::exit::Outcome;
-use crate::request::{Exec, ExecCommand, ExecPath, Kind, Location, Mktemp, Mode, Request, Tmpdir};
+use crate::request::{
+    Exec, ExecCommand, ExecPath, Keep, Kind, Location, Mktemp, Mode, Placeholder, Request, Tmpdir,
+};
 
 pub mod args;
 mod getopt;
@@ -215,6 +218,25 @@ fn tmpdir(matches: &ArgMatches) -> Tmpdir {
     Tmpdir::from_value(value(matches, last))
 }
 
+/// `-I STR`/`--placeholder=STR` and `--no-placeholder`: the last one on the line wins (getopt
+/// order, as for `-p`/`--tmpdir`); neither means `{}`.
+fn placeholder(matches: &ArgMatches) -> Placeholder {
+    // A flag has a default (false) with an index of its own: only what the user typed counts.
+    let last_index = |id: &str| {
+        (matches.value_source(id) == Some(ValueSource::CommandLine))
+            .then(|| matches.indices_of(id).and_then(Iterator::max))
+            .flatten()
+    };
+    let literal =
+        || value(matches, id::PLACEHOLDER).map_or(Placeholder::Braces, Placeholder::Literal);
+    match (last_index(id::PLACEHOLDER), last_index(id::NO_PLACEHOLDER)) {
+        (Some(i), Some(off)) if i > off => literal(),
+        (_, Some(_)) => Placeholder::Off,
+        (Some(_), None) => literal(),
+        (None, None) => Placeholder::Braces,
+    }
+}
+
 /// The last value of option `id`, as the user's bytes.
 fn value(matches: &ArgMatches, id: &str) -> Option<OsString> {
     matches.get_one::<OsString>(id).cloned()
@@ -233,6 +255,9 @@ struct Flags {
     dry_run: bool,
     export_tmpdir: bool,
     keep_on_failure: bool,
+    keep: bool,
+    placeholder: bool,
+    no_placeholder: bool,
     cd: bool,
     anonymous: bool,
     shell: bool,
@@ -245,6 +270,9 @@ impl Flags {
             dry_run: matches.get_flag(id::DRY_RUN),
             export_tmpdir: matches.get_flag(id::EXPORT_TMPDIR),
             keep_on_failure: matches.get_flag(id::KEEP_ON_FAILURE),
+            keep: matches.get_flag(id::KEEP),
+            placeholder: matches.contains_id(id::PLACEHOLDER),
+            no_placeholder: matches.get_flag(id::NO_PLACEHOLDER),
             cd: matches.get_flag(id::CD),
             anonymous: matches.get_flag(id::ANONYMOUS),
             shell: matches.get_flag(id::SHELL),
@@ -289,6 +317,9 @@ fn mode(
             for (given, name) in [
                 (flags.export_tmpdir, "--export-tmpdir"),
                 (flags.keep_on_failure, "--keep-on-failure"),
+                (flags.keep, "--keep"),
+                (flags.placeholder, "--placeholder"),
+                (flags.no_placeholder, "--no-placeholder"),
                 (flags.cd, "--cd"),
                 (flags.anonymous, "--anonymous"),
             ] {
@@ -326,12 +357,26 @@ fn mode(
     if flags.anonymous && directory {
         return fail("--anonymous cannot be combined with --directory");
     }
+    // An unnamed file cannot be kept (issue 13, item 5): refused rather than ignored.
+    for (given, name) in [
+        (flags.keep_on_failure, "--keep-on-failure"),
+        (flags.keep, "--keep"),
+    ] {
+        if given && flags.anonymous {
+            return fail(&format!("{name} cannot be combined with --anonymous"));
+        }
+    }
+    let placeholder = placeholder(matches);
+    if placeholder == Placeholder::Literal(OsString::new()) {
+        return fail("the placeholder must not be empty");
+    }
     let path = if flags.anonymous {
         ExecPath::Anonymous
     } else if directory {
         ExecPath::Directory {
             cd: flags.cd || flags.shell,
-            export_tmpdir: flags.export_tmpdir,
+            // A throwaway shell's temporary files belong in its throwaway directory.
+            export_tmpdir: flags.export_tmpdir || flags.shell,
         }
     } else {
         ExecPath::File
@@ -340,7 +385,15 @@ fn mode(
         template: templates.pop(),
         path,
         command,
-        keep_on_failure: flags.keep_on_failure,
+        placeholder,
+        // --keep wins over --keep-on-failure: it keeps in every case.
+        keep: if flags.keep {
+            Keep::Always
+        } else if flags.keep_on_failure {
+            Keep::OnFailure
+        } else {
+            Keep::Never
+        },
     }))
 }
 
@@ -460,12 +513,79 @@ mod tests {
                 export_tmpdir: true
             }
         );
-        let e = exec(&["--anonymous", "--keep-on-failure", "--exec", "true"]);
+        let e = exec(&["--anonymous", "--exec", "true"]);
         assert_eq!(
-            (e.template, e.path, e.keep_on_failure),
-            (None, ExecPath::Anonymous, true)
+            (e.template, e.path, e.keep),
+            (None, ExecPath::Anonymous, Keep::Never)
         );
-        assert_eq!(exec(&["--exec", "true"]).path, ExecPath::File);
+        let e = exec(&["--exec", "true"]);
+        assert_eq!(
+            (e.path, e.placeholder),
+            (ExecPath::File, Placeholder::Braces)
+        );
+        assert_eq!(
+            exec(&["--keep-on-failure", "--exec", "x"]).keep,
+            Keep::OnFailure
+        );
+        assert_eq!(exec(&["--keep", "--exec", "x"]).keep, Keep::Always);
+        assert_eq!(
+            exec(&["--keep", "--keep-on-failure", "--exec", "x"]).keep,
+            Keep::Always
+        );
+    }
+
+    #[test]
+    fn last_placeholder_option_wins() {
+        let lit = |s: &str| Placeholder::Literal(s.into());
+        assert_eq!(exec(&["-I", "@", "--exec", "x"]).placeholder, lit("@"));
+        assert_eq!(exec(&["-I@", "--exec", "x"]).placeholder, lit("@"));
+        assert_eq!(exec(&["-I", "-d", "--exec", "x"]).placeholder, lit("-d"));
+        assert_eq!(
+            exec(&["--placeholder", "@", "--placeholder=%", "--exec", "x"]).placeholder,
+            lit("%")
+        );
+        assert_eq!(
+            exec(&["-I", "@", "--no-placeholder", "--exec", "x"]).placeholder,
+            Placeholder::Off
+        );
+        assert_eq!(
+            exec(&["--no-placeholder", "-I", "@", "--exec", "x"]).placeholder,
+            lit("@")
+        );
+        // `-I STR` takes the next word whatever it is, as `-p DIR` does.
+        assert_eq!(exec(&["-I", "--s", "--exec", "x"]).placeholder, lit("--s"));
+        assert_eq!(
+            usage_error(&["-I", "", "--exec", "x"]).message,
+            "the placeholder must not be empty"
+        );
+    }
+
+    #[test]
+    fn anonymous_files_are_never_kept() {
+        for keep in ["--keep", "--keep-on-failure"] {
+            let e = usage_error(&["--anonymous", keep, "--exec", "x"]);
+            assert_eq!(
+                e.message,
+                format!("{keep} cannot be combined with --anonymous")
+            );
+            assert_eq!(e.outcome(), Outcome::ExecFailed);
+        }
+    }
+
+    #[test]
+    fn exec_equals_cmd_is_exec_cmd() {
+        assert_eq!(
+            exec(&["--exec=echo", "hiXXX", "-d"]).command,
+            argv("echo", &["hiXXX", "-d"])
+        );
+        let e = exec(&["-d", "--exe=ls", "-l"]);
+        assert_eq!(
+            (e.kind(), e.command),
+            (Kind::Directory, argv("ls", &["-l"]))
+        );
+        assert_eq!(exec(&["--exec=--", "x"]).command, argv("--", &["x"]));
+        assert_eq!(exec(&["--exec="]).command, argv("", &[]));
+        assert!(usage_error(&["-z", "--exec=true"]).exec_mode);
     }
 
     #[test]
@@ -517,11 +637,12 @@ mod tests {
     }
 
     #[test]
-    fn shell_implies_directory_and_cd() {
+    fn shell_implies_directory_cd_and_export_tmpdir() {
         let e = exec(&["--shell", "-p", "x", "work.XXXX"]);
         assert_eq!(e.kind(), Kind::Directory);
         assert_eq!(e.command, ExecCommand::Shell);
         assert!(e.cd());
+        assert!(e.export_tmpdir());
         assert_eq!(mktemp(&["-d"]).kind, Kind::Directory);
         assert_eq!(mktemp(&[]).kind, Kind::File);
     }

@@ -8,9 +8,13 @@
 //! Order matters for "nothing left behind": signal handling is installed before the path
 //! exists, a signal that arrives before the child starts removes the path and ends rtmp with
 //! that signal, the guardian is started before the command, and every way out after creation
-//! goes through `finish`, which removes the path (unless `--keep-on-failure` applies). The one
-//! exception is a failed `waitpid`: the child may still run, so the path is kept and named.
-//! rtmp writes nothing to stdout in this mode.
+//! goes through `finish`, which removes the path (unless `--keep`, `RTMP_KEEP` or
+//! `--keep-on-failure` applies). The one exception is a failed `waitpid`: the child may still
+//! run, so the path is kept and named. rtmp writes nothing to stdout in this mode.
+//!
+//! Messages name paths and commands quoted as GNU quotes them (`crate::quote`, as mktemp mode
+//! and GNU `env` do): one line, every byte shown or escaped, never a lossy conversion; and
+//! they say only what is true (`kept 'PATH'` only when something is there to keep).
 
 mod command;
 mod target;
@@ -23,8 +27,10 @@ use crate::errors::os_error_text;
 use crate::exit::Outcome;
 use crate::guardian::Guardian;
 use crate::output::warn;
+use crate::quote::quote;
 use crate::request::{Exec, Request};
 use crate::supervise::{ChildEnd, SpawnError, Supervisor};
+use crate::sys::fs::entry_exists;
 use command::child_spec;
 use target::{Target, make_target};
 
@@ -70,9 +76,7 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
             // The child's state is unknown and it may still run: never remove a path under a
             // running child. Say where the path is instead.
             let kept = match &target {
-                Target::Named(created, _) => {
-                    format!("; kept {}", created.path.to_string_lossy())
-                }
+                Target::Named(created, _) => format!("; kept {}", quote(&created.path)),
                 Target::Anonymous(_) => String::new(),
             };
             warn(&format!(
@@ -84,7 +88,7 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
         Err(e) => {
             warn(&format!(
                 "{}: {}",
-                program.to_string_lossy(),
+                quote(&program),
                 os_error_text(e.io_error())
             ));
             if let Err(e) = finish(&target, exec, false) {
@@ -127,7 +131,7 @@ fn start_guardian(target: &Target) -> Option<Guardian> {
         .ok()
 }
 
-/// The path could not be removed: `failed to remove PATH: <OS text>`.
+/// The path could not be removed: `failed to remove 'PATH': <OS text>`.
 #[derive(Debug)]
 struct RemoveError {
     path: OsString,
@@ -139,7 +143,7 @@ impl fmt::Display for RemoveError {
         write!(
             f,
             "failed to remove {}: {}",
-            self.path.to_string_lossy(),
+            quote(&self.path),
             os_error_text(&self.source)
         )
     }
@@ -151,14 +155,19 @@ impl std::error::Error for RemoveError {
     }
 }
 
-/// Removes the path, or keeps it with `--keep-on-failure` when the child failed (and says so
-/// on stderr). An anonymous file has nothing to remove or keep.
+/// Removes the path, or keeps it when `exec.keep` says so for this end (`child_failed`) and
+/// says `kept 'PATH'` on stderr, only if something is still at the name (the command may have
+/// removed it). An anonymous file has nothing to remove or keep.
 fn finish(target: &Target, exec: &Exec, child_failed: bool) -> Result<(), RemoveError> {
     let Target::Named(created, pinned) = target else {
         return Ok(());
     };
-    if child_failed && exec.keep_on_failure {
-        warn(&format!("kept {}", created.path.to_string_lossy()));
+    if exec.keep.keeps(child_failed) {
+        // An error other than "not there" (EACCES on the parent, say) still says "kept": the
+        // name was not removed, so whatever is there stays.
+        if entry_exists(pinned.parent(), pinned.name()).unwrap_or(true) {
+            warn(&format!("kept {}", quote(&created.path)));
+        }
         return Ok(());
     }
     pinned.remove().map_err(|source| RemoveError {

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::errno::Errno;
-use nix::fcntl::{self, FcntlArg, OFlag, OpenHow, ResolveFlag};
+use nix::fcntl::{self, AtFlags, FcntlArg, OFlag, OpenHow, ResolveFlag};
 use nix::libc;
 use nix::sys::stat::{self, Mode};
 
@@ -180,6 +180,37 @@ pub(crate) fn dup_at_or_above(fd: BorrowedFd<'_>, min: RawFd) -> io::Result<Owne
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
+/// `fd` itself when its number is at least `min`, else a close-on-exec copy at the lowest free
+/// number at or above `min` (`F_DUPFD_CLOEXEC`), the low number being closed.
+///
+/// For descriptors rtmp hands to a command: with descriptors 0-2 closed by the caller, an open
+/// gets one of those numbers, and the command would then read or write its data file as stdin,
+/// stdout or stderr (issue 13, item 6). `min` 3 keeps them free.
+///
+/// # Errors
+/// The OS error of `fcntl` (`EMFILE` when no number is free); `fd` is closed then too.
+pub(crate) fn fd_at_or_above(fd: OwnedFd, min: RawFd) -> io::Result<OwnedFd> {
+    if fd.as_raw_fd() >= min {
+        return Ok(fd);
+    }
+    let raw = fcntl::fcntl(fd.as_fd(), FcntlArg::F_DUPFD_CLOEXEC(min))?;
+    // SAFETY: F_DUPFD_CLOEXEC succeeded, so `raw` is a new open descriptor nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// Whether directory `parent` has an entry `name`, not following a symlink there
+/// (`fstatat(AT_SYMLINK_NOFOLLOW)`): a dangling symlink is an entry.
+///
+/// # Errors
+/// The OS error of `fstatat` other than `ENOENT` (`EACCES`, `ENOTDIR`, ...).
+pub(crate) fn entry_exists(parent: BorrowedFd<'_>, name: &CStr) -> io::Result<bool> {
+    match stat::fstatat(parent, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(_) => Ok(true),
+        Err(Errno::ENOENT) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Makes descriptor number `target` a copy of `fd` (`dup2`, not close-on-exec) and returns it
 /// as owned; whatever `target` was is closed.
 ///
@@ -268,6 +299,37 @@ mod tests {
         // EPIPE, not SIGPIPE: the test process is still here to see it.
         let err = send_all(a.as_raw_fd(), b"D").expect_err("peer gone");
         assert_eq!(err.raw_os_error(), Some(libc::EPIPE));
+    }
+
+    #[test]
+    fn fd_at_or_above_moves_only_low_descriptors() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let fd = dir_fd(tmp.path());
+        let raw = fd.as_raw_fd();
+        // Already high enough: the same descriptor comes back.
+        assert_eq!(fd_at_or_above(fd, 0).expect("keep").as_raw_fd(), raw);
+        let fd = dir_fd(tmp.path());
+        let moved = fd_at_or_above(fd, 200).expect("move");
+        assert!(moved.as_raw_fd() >= 200);
+        let flags = fcntl::fcntl(moved.as_fd(), FcntlArg::F_GETFD).expect("getfd");
+        assert_ne!(flags & libc::FD_CLOEXEC, 0, "the copy is close-on-exec");
+    }
+
+    #[test]
+    fn entry_exists_does_not_follow_symlinks() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        std::fs::write(tmp.path().join("f"), b"x").expect("write");
+        symlink("/nonexistent", tmp.path().join("dangling")).expect("symlink");
+        let base = dir_fd(tmp.path());
+        assert!(entry_exists(base.as_fd(), c"f").expect("f"));
+        assert!(entry_exists(base.as_fd(), c"dangling").expect("dangling"));
+        assert!(!entry_exists(base.as_fd(), c"gone").expect("gone"));
+        assert_eq!(
+            entry_exists(base.as_fd(), c"f/x")
+                .expect_err("not a dir")
+                .raw_os_error(),
+            Some(libc::ENOTDIR)
+        );
     }
 
     #[test]

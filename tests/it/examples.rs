@@ -14,9 +14,11 @@
 //! standard input. So every example runs; an example that cannot must be listed in
 //! [`NOT_RUN`] with the reason.
 //!
-//! Each block must exit 0 and print no `rtmp:` message; a block made only of `--exec`/`--shell`
-//! commands must leave nothing behind in `$TMPDIR` or the working directory (the promise of
-//! that mode), and each stand-in must have been called with the path rtmp created.
+//! Each block must exit 0 and print no `rtmp:` message but `kept` for an example that keeps
+//! (`--keep`, `RTMP_KEEP=1`), naming a path that exists; a block made only of `--exec`/`--shell`
+//! commands that does not keep must leave nothing behind in `$TMPDIR` or the working directory
+//! (the promise of that mode), and each stand-in must have been called with the path rtmp
+//! created.
 
 use std::fs;
 use std::path::Path;
@@ -104,8 +106,8 @@ fn unroff(line: &str) -> String {
         .replace("\\(dq", "\"")
 }
 
-/// A sandbox for one block: `work/` (the working directory, with `release.tar`, `big.txt`
-/// and `build.sh`), `tmp/` (`TMPDIR`), `home/scratch/` (`HOME`), `bin/` (the stand-ins).
+/// A sandbox for one block: `work/` (the working directory, with `release.tar`, `big.txt`,
+/// `build.sh` and `ci.sh`), `tmp/` (`TMPDIR`), `home/scratch/` (`HOME`), `bin/` (the stand-ins).
 fn sandbox(root: &Path) {
     for dir in ["work", "tmp", "home/scratch", "bin", "src"] {
         fs::create_dir_all(root.join(dir)).expect("mkdir");
@@ -121,6 +123,9 @@ fn sandbox(root: &Path) {
         .expect("run tar");
     assert!(tar.success(), "tar failed");
     fs::write(root.join("work/big.txt"), "b\nc\na\n").expect("write");
+    // A script that uses rtmp, for the RTMP_KEEP example.
+    let ci = "#!/bin/sh\nrtmp -d --exec sh -c 'echo built > \"$1\"/out' sh {}\n";
+    write_executable(&root.join("work/ci.sh"), ci);
     let log_call = r#"echo "$0 $* | cwd=$PWD | TMPDIR=$TMPDIR" >> "$LOG""#;
     write_executable(
         &root.join("work/build.sh"),
@@ -188,12 +193,23 @@ fn run_block(origin: &str, block: &str) {
         .success()
         .get_output()
         .clone();
+    // `--keep` and RTMP_KEEP keep the path and say so: each `kept` line must name a path that
+    // exists. Any other message from rtmp is a failed example.
+    let keeps = block.contains("--keep ") || block.contains("RTMP_KEEP=1");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        !stderr.contains("rtmp:"),
-        "{origin}: rtmp complained:\n{block}\n{stderr}"
-    );
-    if exec_only {
+    for line in stderr.lines().filter(|l| l.starts_with("rtmp:")) {
+        let kept = line
+            .strip_prefix("rtmp: kept '")
+            .and_then(|rest| rest.strip_suffix('\''));
+        match kept {
+            Some(path) if keeps => assert!(
+                Path::new(path).exists() || work.join(path).exists(),
+                "{origin}: says it kept {path}, which does not exist:\n{block}"
+            ),
+            _ => panic!("{origin}: rtmp complained:\n{block}\n{stderr}"),
+        }
+    }
+    if exec_only && !keeps {
         assert_eq!(
             names(&root.join("tmp")),
             Vec::<String>::new(),

@@ -127,11 +127,11 @@ fn command_not_found_is_127() {
     env.run(["--exec", "no-such-cmd"])
         .code(127)
         .stdout("")
-        .stderr("rtmp: no-such-cmd: No such file or directory\n")
+        .stderr("rtmp: 'no-such-cmd': No such file or directory\n")
         .nothing_left();
     env.run(["-d", "--exec", "./no/such/cmd", "arg"])
         .code(127)
-        .stderr("rtmp: ./no/such/cmd: No such file or directory\n")
+        .stderr("rtmp: './no/such/cmd': No such file or directory\n")
         .nothing_left();
 }
 
@@ -142,7 +142,7 @@ fn directory_as_command_is_126() {
     env.run(["--exec", "./adir"])
         .code(126)
         .stdout("")
-        .stderr("rtmp: ./adir: Permission denied\n")
+        .stderr("rtmp: './adir': Permission denied\n")
         .nothing_left();
 }
 
@@ -154,7 +154,7 @@ fn non_executable_file_as_command_is_126() {
     env.run(["-d", "--exec", "./script"])
         .code(126)
         .stdout("")
-        .stderr("rtmp: ./script: Permission denied\n")
+        .stderr("rtmp: './script': Permission denied\n")
         .nothing_left();
 }
 
@@ -271,6 +271,7 @@ fn export_tmpdir_sets_tmpdir_to_the_directory() {
         "-c",
         "test -d \"$TMPDIR\" && printf '%s\\n' \"$TMPDIR\" \"$1\" && mktemp && mktemp -d",
         "sh",
+        "{}",
     ]);
     run.success().stderr("").nothing_left();
     let lines: Vec<String> = stdout_text(&run).lines().map(str::to_owned).collect();
@@ -383,15 +384,15 @@ fn keep_on_failure_keeps_the_path_when_the_child_fails() {
     let p = default_path_re(&env);
     assert!(
         full_match(
-            &format!("rtmp: kept {p}"),
+            &format!("rtmp: kept '{p}'"),
             &escape(err.trim_end_matches('\n').as_bytes())
         ),
         "stderr{}",
         run.context()
     );
     let kept = err
-        .strip_prefix("rtmp: kept ")
-        .and_then(|s| s.strip_suffix('\n'))
+        .strip_prefix("rtmp: kept '")
+        .and_then(|s| s.strip_suffix("'\n"))
         .expect("kept path");
     assert!(fs::metadata(kept).expect("kept path exists").is_file());
     run.tree(&["tmp/", &format!("tmp/tmp\\.{}", rnd(10))]);
@@ -417,7 +418,7 @@ fn keep_on_failure_keeps_a_directory_when_the_child_dies_of_a_signal() {
     );
     let p = format!("tmp/tmp\\.{}", rnd(10));
     run.tree(&["tmp/", &format!("{p}/"), &format!("{p}/inside")]);
-    assert!(String::from_utf8_lossy(&run.output.stderr).starts_with("rtmp: kept "));
+    assert!(String::from_utf8_lossy(&run.output.stderr).starts_with("rtmp: kept '"));
 }
 
 #[test]

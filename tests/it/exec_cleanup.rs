@@ -206,7 +206,7 @@ fn failed_removal(dir: bool, child_code: u8) {
     let err = escape(&run.output.stderr);
     assert!(
         full_match(
-            &format!("rtmp: failed to remove {path_re}: Permission denied\\\\x0a"),
+            &format!("rtmp: failed to remove '{path_re}': Permission denied\\\\x0a"),
             &err
         ),
         "stderr{}",
@@ -215,8 +215,8 @@ fn failed_removal(dir: bool, child_code: u8) {
     // The path is still there (nothing was removed behind the user's back), and named in the
     // message.
     let shown = err
-        .strip_prefix("rtmp: failed to remove ")
-        .and_then(|s| s.strip_suffix(": Permission denied\\x0a"))
+        .strip_prefix("rtmp: failed to remove '")
+        .and_then(|s| s.strip_suffix("': Permission denied\\x0a"))
         .expect("path in the message");
     assert!(
         exists(Path::new(shown)),

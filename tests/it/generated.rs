@@ -22,11 +22,20 @@ const MAN_EXTRA: &str = r#".SH ENVIRONMENT
 .B TMPDIR
 the directory for the default template, for \fB\-\-tmpdir\fR without DIR, and for
 \fB\-t\fR (where it is preferred over \fB\-p\fR). Ignored when TEMPLATE is given without
-\fB\-p\fR, \fB\-\-tmpdir\fR or \fB\-t\fR. With \fB\-\-export\-tmpdir\fR, rtmp sets it to the
-new directory for CMD.
+\fB\-p\fR, \fB\-\-tmpdir\fR or \fB\-t\fR. With \fB\-\-export\-tmpdir\fR (and \fB\-\-shell\fR),
+rtmp sets it to the new directory for CMD.
+.TP
+.B TMP, TEMP, TEMPDIR
+set by rtmp to the new directory for CMD with \fB\-\-export\-tmpdir\fR and \fB\-\-shell\fR,
+for the tools that read one of them instead of TMPDIR. rtmp itself does not read them.
 .TP
 .B RTMP_PATH
 set by rtmp in the environment of CMD to the path it created.
+.TP
+.B RTMP_KEEP
+any value but empty and \fB0\fR acts as \fB\-\-keep\fR for every \fB\-\-exec\fR and
+\fB\-\-shell\fR run (ignored with \fB\-\-anonymous\fR), so that a failing script can be
+debugged without editing it.
 .TP
 .B SHELL
 the shell that \fB\-\-shell\fR starts (\fI/bin/sh\fR when unset or empty).
@@ -45,8 +54,12 @@ creation, in its own session, so a SIGKILL of rtmp's process group does not reac
 until CMD has exited and then removes the path. After a normal end the guardian exits without
 touching anything.
 .PP
+With \fB\-\-keep\fR (or RTMP_KEEP), and with \fB\-\-keep\-on\-failure\fR when CMD fails, the
+path stays and rtmp says \fBrtmp: kept 'PATH'\fR, unless CMD removed it. After a SIGKILL of
+rtmp the guardian removes the path in every case.
+.PP
 With \fB\-\-anonymous\fR the file never has a name: it is created with O_TMPFILE and given
-to CMD as an open descriptor, so nothing can be left behind.
+to CMD as an open descriptor (3 or more), so nothing can be left behind.
 .SH EXAMPLES
 A script that needs a private scratch directory:
 .PP
@@ -66,11 +79,33 @@ rtmp \-\-suffix=.json \-\-exec sh \-c 'curl \-o "$1" "$URL" && jq . "$1"' sh {}
 .RE
 .fi
 .PP
-Every temporary file of a test run lands in one directory, removed afterwards:
+Never write sh \-c '... {} ...': the path is pasted into the script, so a space, a quote or
+$(...) in it (from TMPDIR, \-p or the template) is run as shell code; pass it as an argument
+instead: sh \-c '... "$1"' sh {}. The form sh \-c '... {} ...' is unsafe.
+.PP
+Literal braces, and another placeholder where the command has a {} of its own:
+.PP
+.nf
+.RS
+rtmp \-\-exec jq \-n \-\-arg p {} '{{path: $p}}'
+rtmp \-I @@ \-\-exec find . \-newer @@ \-exec echo {} +
+.RE
+.fi
+.PP
+Every temporary file of a test run lands in one directory, removed afterwards (nothing is
+appended to the command):
 .PP
 .nf
 .RS
 rtmp \-d \-\-export\-tmpdir \-\-exec make check
+.RE
+.fi
+.PP
+Keep every path of a script's runs, to look at them afterwards:
+.PP
+.nf
+.RS
+RTMP_KEEP=1 ./ci.sh
 .RE
 .fi
 .PP

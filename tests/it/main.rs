@@ -29,6 +29,7 @@ mod templates;
 
 // --exec mode
 mod cleanup;
+mod corners_exec;
 mod examples;
 mod exec;
 mod exec_cleanup;

@@ -317,7 +317,7 @@ fn shell_on_a_terminal_announces_survives_ctrl_c_and_exits_with_the_shell() {
         .expect("tmp")
         .to_string_lossy());
     let pattern = format!(
-        "rtmp: ({tmp}/tmp\\.{}) is removed when this shell exits",
+        "rtmp: '({tmp}/tmp\\.{})' is removed when this shell exits",
         rnd(10)
     );
     assert!(
@@ -325,8 +325,8 @@ fn shell_on_a_terminal_announces_survives_ctrl_c_and_exits_with_the_shell() {
         "notice {notice:?} does not match /{pattern}/"
     );
     let dir = notice
-        .strip_prefix("rtmp: ")
-        .and_then(|n| n.strip_suffix(" is removed when this shell exits"))
+        .strip_prefix("rtmp: '")
+        .and_then(|n| n.strip_suffix("' is removed when this shell exits"))
         .expect("path in notice")
         .to_owned();
     assert!(Path::new(&dir).is_dir(), "{dir:?} does not exist");
