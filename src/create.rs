@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use crate::errors::os_error_text;
 use crate::quote::quote;
-use crate::sys::fs::open_unnamed_file;
+use crate::sys::fs::{open_unnamed_file, os_random};
 use crate::template::Plan;
 
 /// What to create.
@@ -155,9 +155,19 @@ fn make_in<R>(
 /// collisions. Seeding here makes even the first name unpredictable. If the OS has no random
 /// bytes to give, fastrand's own seed stays: names are then guessable, but creation is still
 /// `O_EXCL`, so a guess can only cost an attempt, never hand over the file.
+///
+/// The bytes come from the `getrandom(2)` system call itself ([`os_random`]); the getrandom
+/// crate, whose static-glibc build reads `/dev/urandom` after polling `/dev/random`, is only
+/// the fallback for a kernel without that call.
 fn seed_names_from_os() {
-    if let Ok(seed) = getrandom::u64() {
-        fastrand::seed(seed);
+    let mut seed = [0u8; 8];
+    let seeded = match os_random(&mut seed) {
+        Ok(true) => true,
+        Ok(false) => getrandom::fill(&mut seed).is_ok(),
+        Err(_) => false,
+    };
+    if seeded {
+        fastrand::seed(u64::from_ne_bytes(seed));
     }
 }
 

@@ -200,6 +200,35 @@ pub(crate) fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<OwnedFd>
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
+/// Fills `buf` with random bytes from the kernel CSPRNG with the `getrandom(2)` system call
+/// (flags 0: blocks only until the pool is first initialised, early at boot).
+///
+/// Why not the getrandom crate: in rtmp's static glibc build it cannot find glibc's
+/// `getrandom` (it looks it up with `dlsym`), so it opens `/dev/random`, polls it, then reads
+/// `/dev/urandom`: four system calls instead of one on every run. `Ok(false)` when the kernel
+/// has no `getrandom` (`ENOSYS`, Linux < 3.17), so the caller can fall back to the crate.
+///
+/// # Errors
+/// Any other OS error.
+pub(crate) fn os_random(buf: &mut [u8]) -> io::Result<bool> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let rest = &mut buf[filled..];
+        // SAFETY: getrandom writes at most `rest.len()` bytes into `rest`, which is valid and
+        // exclusively borrowed for the call.
+        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        if n < 0 {
+            match Errno::last() {
+                Errno::EINTR => continue,
+                Errno::ENOSYS => return Ok(false),
+                e => return Err(e.into()),
+            }
+        }
+        filled += usize::try_from(n).unwrap_or(0);
+    }
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +297,15 @@ mod tests {
         // EPIPE, not SIGPIPE: the test process is still here to see it.
         let err = send_all(a.as_raw_fd(), b"D").expect_err("peer gone");
         assert_eq!(err.raw_os_error(), Some(libc::EPIPE));
+    }
+
+    #[test]
+    fn os_random_fills_the_buffer() {
+        let mut a = [0u8; 64];
+        let mut b = [0u8; 64];
+        assert!(os_random(&mut a).expect("getrandom"));
+        assert!(os_random(&mut b).expect("getrandom"));
+        assert_ne!(a, b);
     }
 
     #[test]
