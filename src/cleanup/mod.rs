@@ -19,6 +19,10 @@
 //! * **Permissions are only ever widened on directories inside the tree**, by
 //!   descriptor (`fchmod`, or `/proc/self/fd/N` for an `O_PATH` descriptor),
 //!   so a swapped-in symlink cannot redirect a `chmod` outside.
+//! * **Cheap in the common case.** An empty directory is removed with one
+//!   `unlinkat(AT_REMOVEDIR)` of the name in the pinned parent, which
+//!   follows no symlink and removes nothing but an empty directory; anything
+//!   else (`ENOTEMPTY`, `ENOTDIR`, ...) goes through the rules here.
 //! * **Bounded resources.** The walk (`walk`) uses an explicit stack, not
 //!   recursion, and holds at most [`MAX_OPEN_DIRS`] directory descriptors,
 //!   whatever the depth of the tree, and fewer when `RLIMIT_NOFILE` is low;
@@ -138,6 +142,23 @@ impl Pinned {
 /// # Errors
 /// As [`remove_created`].
 pub fn remove_entry(base: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
+    // The common case first, in one system call: rtmp's directory, empty.
+    // `unlinkat(AT_REMOVEDIR)` of a name in the pinned parent never follows a
+    // symlink (a symlink or file there fails with ENOTDIR) and removes only an
+    // empty directory, which is what the walk below would end with anyway.
+    match unistd::unlinkat(base, name, UnlinkatFlags::RemoveDir) {
+        Ok(()) | Err(Errno::ENOENT) => return Ok(()),
+        // Not a directory: unlink it as the loop below would after its
+        // lstat, and fall back to it if it became a directory meanwhile.
+        Err(Errno::ENOTDIR) => match unistd::unlinkat(base, name, UnlinkatFlags::NoRemoveDir) {
+            Ok(()) | Err(Errno::ENOENT) => return Ok(()),
+            Err(Errno::EISDIR) => {}
+            Err(e) => return Err(e.into()),
+        },
+        // ENOTEMPTY, and anything else (EACCES, EBUSY, ...): the general path
+        // decides, exactly as without this shortcut.
+        Err(_) => {}
+    }
     // The loop re-classifies if the entry changes type between the lstat
     // and the removal (the child may still be running).
     for _ in 0..MAX_TYPE_CHANGES {
