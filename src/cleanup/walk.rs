@@ -138,10 +138,12 @@ pub(super) struct Frame {
     dir: Option<OwnedFd>,
     /// Whether `dir` was read to its end (a new listing must seek back).
     read: bool,
-    /// Entries from the latest listing not handled yet.
+    /// Entries from the latest listing not handled yet, but for the
+    /// directories reported by `d_type` (in `subdirs`).
     pending: Vec<(CString, EntryType)>,
-    /// How many of `pending` are directories that may be handed out.
-    pending_dirs: usize,
+    /// Subdirectories from the latest listing not handled yet: handled after
+    /// `pending`, and the ones that may be handed to another thread.
+    subdirs: Vec<CString>,
     /// Entries that could not be removed; not retried (their error is
     /// already recorded), so the walk terminates. A `BTreeSet`: no hasher to
     /// seed from the OS on every removal.
@@ -165,7 +167,7 @@ impl Frame {
             dir: Some(dir),
             read: false,
             pending: Vec::new(),
-            pending_dirs: 0,
+            subdirs: Vec::new(),
             skip: BTreeSet::new(),
             passes: 0,
             listed: false,
@@ -221,6 +223,8 @@ pub(super) struct Walker<'a> {
     pooled: bool,
     /// Entries listed so far: the tree "proves large" past the threshold.
     seen: usize,
+    /// No frame below this one has subdirectories to hand out (see `donor`).
+    donor_hint: usize,
     buf: Vec<u8>,
 }
 
@@ -261,6 +265,7 @@ impl<'a> Walker<'a> {
             start_threads,
             pooled,
             seen: 0,
+            donor_hint: 0,
             buf: Vec::new(),
         }
     }
@@ -322,10 +327,11 @@ impl<'a> Walker<'a> {
                 continue;
             }
             if let Some((name, kind)) = self.frames[idx].pending.pop() {
-                if matches!(kind, EntryType::Dir) {
-                    self.frames[idx].pending_dirs -= 1;
-                }
                 self.handle_entry(idx, name, kind);
+                continue;
+            }
+            if let Some(name) = self.frames[idx].subdirs.pop() {
+                self.handle_entry(idx, name, EntryType::Dir);
                 continue;
             }
             if !self.frames[idx].listed {
@@ -405,10 +411,12 @@ impl<'a> Walker<'a> {
             dir,
             read,
             pending,
-            pending_dirs,
+            subdirs,
             skip,
             ..
         } = &mut self.frames[idx];
+        // Frames below `idx` may now have subdirectories to hand out.
+        self.donor_hint = self.donor_hint.min(idx);
         let dir = dir.as_ref().ok_or(Errno::EBADF)?;
         if *read {
             unistd::lseek(dir.as_fd(), 0, Whence::SeekSet)?;
@@ -423,15 +431,15 @@ impl<'a> Walker<'a> {
                 if name == c"." || name == c".." || skip.contains(name) {
                     continue;
                 }
+                self.seen += 1;
                 let kind = match d_type {
                     DT_DIR => {
-                        *pending_dirs += 1;
-                        EntryType::Dir
+                        subdirs.push(name.to_owned());
+                        continue;
                     }
                     DT_UNKNOWN => EntryType::Unknown,
                     _ => EntryType::NotDir,
                 };
-                self.seen += 1;
                 pending.push((name.to_owned(), kind));
             }
         }
@@ -530,21 +538,24 @@ impl<'a> Walker<'a> {
         Ok(())
     }
 
-    /// Hands subdirectory `name` of frame `idx` to another thread, if the
-    /// walk is parallel (or may now become so), a thread is waiting for work,
-    /// this walker keeps another subdirectory of the frame for itself, and the
-    /// budget has a task's worth of descriptors. True if handed out; false
-    /// to descend here (also when the open failed: `descend` then meets and
-    /// handles the same error as a sequential walk would).
+    /// Hands a subdirectory to another thread, if the walk is parallel (or
+    /// may now become so), a thread is waiting for work, and the budget has a
+    /// task's worth of descriptors. The piece handed out is the biggest one
+    /// at hand: a subdirectory waiting in the shallowest open frame above
+    /// `idx`, else `name` itself (entry of frame `idx`, about to be
+    /// descended into) if this walker keeps another subdirectory of that
+    /// frame for itself. True if `name` was handed out; false to descend into
+    /// it here. An open that fails while handing out is not an error: the
+    /// entry is handled here, meeting the same error a sequential walk would.
     fn hand_out(&mut self, idx: usize, name: &CStr) -> bool {
-        if self.frames[idx].pending_dirs == 0 || !self.shared.parallel_allowed() {
+        if !self.shared.parallel_allowed() {
             return false;
         }
         if !self.pooled {
             let Some(start) = self.start_threads else {
                 return false;
             };
-            if self.seen < self.shared.threshold() {
+            if self.seen < self.shared.threshold() || !self.has_work_to_share(idx) {
                 return false;
             }
             // Once only, whatever the outcome.
@@ -556,19 +567,54 @@ impl<'a> Walker<'a> {
             self.pooled = true;
             self.give_back_spare();
         }
-        if !self.shared.wants_work() || !self.shared.budget.take(MIN_OPEN_DIRS) {
+        if !self.shared.wants_work() || !self.has_work_to_share(idx) {
             return false;
         }
-        let frame = match self.open_child(idx, name) {
-            Ok(frame) => frame,
+        if !self.shared.budget.take(MIN_OPEN_DIRS) {
+            return false;
+        }
+        let (k, sub) = match self.donor(idx) {
+            Some(k) => match self.frames[k].subdirs.pop() {
+                Some(sub) => (k, sub),
+                None => (idx, name.to_owned()),
+            },
+            None => (idx, name.to_owned()),
+        };
+        match self.open_child(k, &sub) {
+            Ok(frame) => {
+                let id = self.shared.submit(frame, MIN_OPEN_DIRS);
+                self.frames[k].handed_out.push((id, sub));
+                k == idx
+            }
             Err(_) => {
                 self.shared.budget.give(MIN_OPEN_DIRS);
-                return false;
+                if k != idx {
+                    self.frames[k].pending.push((sub, EntryType::DirHere));
+                }
+                false
             }
-        };
-        let id = self.shared.submit(frame, MIN_OPEN_DIRS);
-        self.frames[idx].handed_out.push((id, name.to_owned()));
-        true
+        }
+    }
+
+    /// Whether a subdirectory can be handed out while this walker keeps work
+    /// of its own: one waits in an open frame above `idx`, or frame `idx`
+    /// has another besides the one being handled.
+    fn has_work_to_share(&mut self, idx: usize) -> bool {
+        self.donor(idx).is_some() || !self.frames[idx].subdirs.is_empty()
+    }
+
+    /// The shallowest open frame above `idx` with a subdirectory waiting.
+    /// Frames below `donor_hint` have none (a frame gains subdirectories only
+    /// when listed, which lowers the hint), so the search is amortised O(1).
+    fn donor(&mut self, idx: usize) -> Option<usize> {
+        while self.donor_hint < idx {
+            let frame = &self.frames[self.donor_hint];
+            if !frame.subdirs.is_empty() && frame.dir.is_some() {
+                return Some(self.donor_hint);
+            }
+            self.donor_hint += 1;
+        }
+        None
     }
 
     /// Accounts for the subdirectories of frame `idx` handed to other
