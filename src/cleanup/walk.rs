@@ -6,7 +6,8 @@
 //! a re-opened directory must have the `(st_dev, st_ino)` recorded at its
 //! first open; mount points are not entered; owner `rwx` is added only to
 //! directories inside the tree, once each; the descriptors held by all the
-//! walkers of one removal together stay within one [`Budget`] of at most
+//! walkers of one removal together stay within one
+//! [`Budget`](super::parallel::Budget) of at most
 //! [`MAX_OPEN_DIRS`] (fewer under a low `RLIMIT_NOFILE`); every retry loop is
 //! bounded ([`MAX_PASSES`], [`MAX_TYPE_CHANGES`]).
 //!
@@ -16,10 +17,11 @@
 //! by the listing), at most [`MAX_PASSES`] times in all.
 //!
 //! With a parallel context (`super::parallel`), a walker may hand a
-//! subdirectory to another thread instead of descending into it: it opens it
-//! exactly as it would to descend (same checks), queues the open descriptor
-//! as a task, and before it removes the parent it takes back the tasks no
-//! thread started and waits for the others (helping with queued tasks
+//! subdirectory to another thread instead of descending into it itself (the
+//! biggest piece at hand: one waiting in its shallowest open frame): it opens
+//! it exactly as it would to descend (same checks), queues the open
+//! descriptor as a task, and before it removes the parent it takes back the
+//! tasks no thread started and waits for the others (running queued tasks
 //! meanwhile).
 
 use std::collections::BTreeSet;
@@ -50,7 +52,7 @@ pub const MAX_OPEN_DIRS: usize = 64;
 
 /// The fewest directory descriptors a walker works with: the top, the one
 /// being emptied, and one to descend. Also what a task handed to another
-/// thread reserves from the [`Budget`] (its own descriptor included).
+/// thread reserves from the [`Budget`](super::parallel::Budget) (its own descriptor included).
 pub(super) const MIN_OPEN_DIRS: usize = 3;
 
 /// Bytes read per `getdents64` (as glibc's `readdir`).
