@@ -234,6 +234,8 @@ fn remove_top_dir(base: BorrowedFd<'_>, name: &CStr, settings: Settings) -> Opti
         }
         walker.finish()
     });
+    // Every thread is joined and every walker finished.
+    shared.budget.check_conserved();
     Some(shared.outcome(own))
 }
 

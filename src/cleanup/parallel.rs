@@ -121,6 +121,11 @@ impl Settings {
 /// Directory descriptors one removal may still open, shared by its threads.
 pub(super) struct Budget {
     free: AtomicUsize,
+    /// Units dropped after `EMFILE` (the process limit was lower than
+    /// assumed): never given back.
+    lost: AtomicUsize,
+    /// The budget at the start, for the conservation check.
+    initial: usize,
 }
 
 impl Budget {
@@ -140,6 +145,21 @@ impl Budget {
 
     pub(super) fn give(&self, n: usize) {
         self.free.fetch_add(n, Ordering::AcqRel);
+    }
+
+    /// Drops `n` units for good (see `lost`).
+    pub(super) fn lose(&self, n: usize) {
+        self.lost.fetch_add(n, Ordering::AcqRel);
+    }
+
+    /// Once every walker has finished: every unit is free again or lost, so
+    /// no walker held more than it took. Checked in debug builds (all tests).
+    pub(super) fn check_conserved(&self) {
+        debug_assert_eq!(
+            self.free.load(Ordering::Acquire) + self.lost.load(Ordering::Acquire),
+            self.initial,
+            "descriptor budget not conserved"
+        );
     }
 }
 
@@ -199,6 +219,8 @@ impl Shared {
         Shared {
             budget: Budget {
                 free: AtomicUsize::new(budget),
+                lost: AtomicUsize::new(0),
+                initial: budget,
             },
             settings,
             state: Mutex::new(State {

@@ -279,7 +279,9 @@ impl<'a> Walker<'a> {
         if self.cap <= MIN_OPEN_DIRS {
             return false;
         }
-        self.cap = (self.open / 2).max(MIN_OPEN_DIRS).min(self.cap - 1);
+        let cap = (self.open / 2).max(MIN_OPEN_DIRS).min(self.cap - 1);
+        self.shared.budget.lose(self.cap - cap);
+        self.cap = cap;
         self.window = (self.cap / 4).max(1);
         self.enforce_cap();
         true
@@ -661,6 +663,13 @@ impl<'a> Walker<'a> {
             }
         }
         self.enforce_cap();
+        // The top and the window alone fit: window <= cap - 1.
+        debug_assert!(
+            self.open <= self.cap,
+            "{} open, cap {}",
+            self.open,
+            self.cap
+        );
     }
 
     fn close(&mut self, idx: usize) {
