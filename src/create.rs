@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use crate::errors::os_error_text;
 use crate::quote::quote;
 use crate::request::Kind;
-use crate::sys::fs::{fd_at_or_above, open_unnamed_file};
+use crate::sys::fs::{fd_at_or_above, open_unnamed_file, os_random};
 use crate::template::Plan;
 
 /// A created (or, in a dry run, chosen) name.
@@ -171,11 +171,24 @@ fn make_in<R>(
 /// A seed for the name generator from the OS, as GNU's `gen_tempname` uses getrandom
 /// (SECURITY.md, "Where the random characters come from").
 ///
-/// If the OS has no random bytes to give, fastrand's own seed (a hash of the clock and the
-/// thread id) is used: names are then guessable, but creation is still `O_EXCL`, so a guess can
-/// only cost an attempt, never hand over the file.
+/// The bytes come from the `getrandom(2)` system call itself ([`os_random`]): the getrandom
+/// crate's static-glibc build reads `/dev/urandom` after polling `/dev/random`, so it is only the
+/// fallback for a kernel without that call. If the OS has no random bytes to give at all,
+/// fastrand's own seed (a hash of the clock and the thread id) is used: names are then
+/// guessable, but creation is still `O_EXCL`, so a guess can only cost an attempt, never hand
+/// over the file.
 fn os_seed() -> u64 {
-    getrandom::u64().unwrap_or_else(|_| fastrand::u64(..))
+    let mut seed = [0u8; 8];
+    let seeded = match os_random(&mut seed) {
+        Ok(true) => true,
+        Ok(false) => getrandom::fill(&mut seed).is_ok(),
+        Err(_) => false,
+    };
+    if seeded {
+        u64::from_ne_bytes(seed)
+    } else {
+        fastrand::u64(..)
+    }
 }
 
 /// `--anonymous`: a file without a name in `plan`'s directory (`""` is the current one), open

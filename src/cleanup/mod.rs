@@ -23,11 +23,25 @@
 //!   recursion, and holds at most [`MAX_OPEN_DIRS`] directory descriptors,
 //!   whatever the depth of the tree, and fewer when `RLIMIT_NOFILE` is low;
 //!   running out of descriptors anyway (`EMFILE`) makes it hold fewer and
-//!   retry.
+//!   retry. With threads, that budget is shared by all of them, not
+//!   multiplied.
+//! * **Threads only for large trees** (`parallel`): once a walk has listed a
+//!   few thousand entries, subdirectories are handed to
+//!   `available_parallelism() - 1` scoped worker threads, each emptying its
+//!   subdirectories with the same walk; a subdirectory handed out was opened
+//!   exactly as a descent would open it. No thread on one CPU or for a small
+//!   tree, and all are joined before the removal returns. Removal runs only
+//!   after the command ended (in rtmp, or in the forked guardian, which is
+//!   single-threaded and may start threads like any process).
+//! * **Cheap in the common case.** An empty directory is removed with one
+//!   `unlinkat(AT_REMOVEDIR)` of the name in the pinned parent, which
+//!   follows no symlink and removes nothing but an empty directory; anything
+//!   else (`ENOTEMPTY`, `ENOTDIR`, ...) goes through the rules above.
 //!
 //! The Linux calls it relies on (`O_PATH`, `openat2`, `/proc/self/fd`) are in
 //! [`crate::sys::fs`].
 
+mod parallel;
 mod walk;
 
 use std::ffi::{CStr, CString};
@@ -36,15 +50,17 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use nix::dir::Dir;
 use nix::errno::Errno;
 use nix::fcntl::AtFlags;
 use nix::sys::stat::{self, FileStat, SFlag};
 use nix::unistd::{self, UnlinkatFlags};
 
 use crate::sys::fs::open_anchor;
+#[doc(hidden)]
+pub use parallel::force_parallel;
+use parallel::{Settings, Shared, ShutDownOnDrop, start_workers};
 pub use walk::MAX_OPEN_DIRS;
-use walk::{Frame, MAX_TYPE_CHANGES, Walker, open_dir};
+use walk::{Frame, MAX_TYPE_CHANGES, Walker, descriptor_budget, open_dir};
 
 /// Removes `path`, which rtmp itself created, without ever following a symlink.
 /// Ok(()) also when `path` no longer exists (ENOENT on the path itself).
@@ -70,7 +86,9 @@ use walk::{Frame, MAX_TYPE_CHANGES, Walker, open_dir};
 /// * Otherwise the first error that stopped some part of the removal, with
 ///   its raw errno where there is one (e.g. `EACCES`, `EBUSY`, `EXDEV` for a
 ///   mount point inside the tree). Removal carries on past an error and
-///   removes everything else it can before returning it. An error without an
+///   removes everything else it can before returning it. On a tree large
+///   enough for threads, "first" is the calling thread's first error if it
+///   met one, else the first one a worker thread reported. An error without an
 ///   errno (`ErrorKind::Other`) means the tree changed under us in a way that
 ///   made it unsafe to continue in that part of it, e.g. a directory was
 ///   replaced while its descriptor was closed.
@@ -138,6 +156,27 @@ impl Pinned {
 /// # Errors
 /// As [`remove_created`].
 pub fn remove_entry(base: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
+    remove_entry_with(base, name, Settings::current())
+}
+
+fn remove_entry_with(base: BorrowedFd<'_>, name: &CStr, settings: Settings) -> io::Result<()> {
+    // The common case first, in one system call: rtmp's directory, empty.
+    // `unlinkat(AT_REMOVEDIR)` of a name in the pinned parent never follows a
+    // symlink (a symlink or file there fails with ENOTDIR) and removes only an
+    // empty directory, which is what the walk below would end with anyway.
+    match unistd::unlinkat(base, name, UnlinkatFlags::RemoveDir) {
+        Ok(()) | Err(Errno::ENOENT) => return Ok(()),
+        // Not a directory: unlink it as the loop below would after its
+        // lstat, and fall back to it if it became a directory meanwhile.
+        Err(Errno::ENOTDIR) => match unistd::unlinkat(base, name, UnlinkatFlags::NoRemoveDir) {
+            Ok(()) | Err(Errno::ENOENT) => return Ok(()),
+            Err(Errno::EISDIR) => {}
+            Err(e) => return Err(e.into()),
+        },
+        // ENOTEMPTY, and anything else (EACCES, EBUSY, ...): the general path
+        // decides, exactly as without this shortcut.
+        Err(_) => {}
+    }
     // The loop re-classifies if the entry changes type between the lstat
     // and the removal (the child may still be running).
     for _ in 0..MAX_TYPE_CHANGES {
@@ -145,7 +184,7 @@ pub fn remove_entry(base: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
             Err(Errno::ENOENT) => return Ok(()),
             Err(e) => return Err(e.into()),
             Ok(st) if is_dir(&st) => {
-                if let Some(result) = remove_top_dir(base, name) {
+                if let Some(result) = remove_top_dir(base, name, settings) {
                     return result;
                 }
             }
@@ -161,7 +200,7 @@ pub fn remove_entry(base: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
 
 /// Empties and removes the directory `name` in `base`. `None` means it turned
 /// out not to be a directory (anymore) and the caller should classify again.
-fn remove_top_dir(base: BorrowedFd<'_>, name: &CStr) -> Option<io::Result<()>> {
+fn remove_top_dir(base: BorrowedFd<'_>, name: &CStr, settings: Settings) -> Option<io::Result<()>> {
     // `base` is not ours: never widen its permissions.
     let fd = match open_dir(base, name, &mut false) {
         Ok(fd) => fd,
@@ -169,17 +208,35 @@ fn remove_top_dir(base: BorrowedFd<'_>, name: &CStr) -> Option<io::Result<()>> {
         Err(Errno::ENOTDIR | Errno::ELOOP) => return None,
         Err(e) => return Some(Err(e.into())),
     };
-    let top = match stat::fstat(&fd).and_then(|st| Ok((st, Dir::from_fd(fd)?))) {
-        Ok((st, dir)) => Frame::new(name.to_owned(), &st, dir),
+    let top = match stat::fstat(&fd) {
+        Ok(st) => Frame::new(name.to_owned(), &st, fd),
         Err(e) => return Some(Err(e.into())),
     };
-    let mut walker = Walker::new(top);
-    walker.remove_contents();
-    match unistd::unlinkat(base, name, UnlinkatFlags::RemoveDir) {
-        Ok(()) | Err(Errno::ENOENT) => {}
-        Err(e) => walker.record(e.into()),
-    }
-    Some(walker.finish())
+    let shared = Shared::new(descriptor_budget(), settings);
+    // Threads, if the tree proves large, are started by the walker through
+    // `start` and joined when the scope ends (`parallel`'s module doc says
+    // why that is sound here and in the forked guardian).
+    let own = std::thread::scope(|scope| {
+        let _stop = ShutDownOnDrop(&shared);
+        let start = || start_workers(&shared, scope);
+        let mut walker = Walker::new(top, &shared, Some(&start));
+        loop {
+            walker.remove_contents();
+            match unistd::unlinkat(base, name, UnlinkatFlags::RemoveDir) {
+                Ok(()) | Err(Errno::ENOENT) => break,
+                // Entries appeared meanwhile, or a listing missed some.
+                Err(Errno::ENOTEMPTY | Errno::EEXIST) if walker.relist_top() => {}
+                Err(e) => {
+                    walker.record(e.into());
+                    break;
+                }
+            }
+        }
+        walker.finish()
+    });
+    // Every thread is joined and every walker finished.
+    shared.budget.check_conserved();
+    Some(shared.outcome(own))
 }
 
 fn is_dir(st: &FileStat) -> bool {
@@ -198,6 +255,35 @@ mod tests {
     use std::fs;
     use std::os::unix::fs::symlink;
 
+    /// The removal a case runs: [`remove_created`] as rtmp calls it, or the
+    /// same with the parallel path forced on.
+    type Remove<'a> = &'a dyn Fn(&Path) -> io::Result<()>;
+
+    fn remove_in(path: &Path, settings: Settings) -> io::Result<()> {
+        let pinned = Pinned::new(path)?;
+        remove_entry_with(pinned.parent(), pinned.name(), settings)
+    }
+
+    fn parallel(path: &Path) -> io::Result<()> {
+        remove_in(path, Settings::forced(4))
+    }
+
+    /// Every case runs twice: as rtmp removes (these trees are too small for
+    /// threads), and with four threads forced on from the first
+    /// subdirectory.
+    macro_rules! both_ways {
+        ($($case:ident: $name:ident, $parallel:ident;)*) => {$(
+            #[test]
+            fn $name() {
+                $case(&|p| remove_created(p));
+            }
+            #[test]
+            fn $parallel() {
+                $case(&parallel);
+            }
+        )*};
+    }
+
     fn gone(path: &Path) -> bool {
         matches!(fs::symlink_metadata(path), Err(e) if e.kind() == io::ErrorKind::NotFound)
     }
@@ -206,8 +292,7 @@ mod tests {
         tempfile::tempdir().expect("create scratch dir")
     }
 
-    #[test]
-    fn plain_file() {
+    fn plain_file_case(remove_created: Remove<'_>) {
         let tmp = scratch();
         let f = tmp.path().join("f");
         fs::write(&f, b"x").expect("write");
@@ -215,8 +300,7 @@ mod tests {
         assert!(gone(&f));
     }
 
-    #[test]
-    fn empty_dir() {
+    fn empty_dir_case(remove_created: Remove<'_>) {
         let tmp = scratch();
         let d = tmp.path().join("d");
         fs::create_dir(&d).expect("mkdir");
@@ -224,8 +308,7 @@ mod tests {
         assert!(gone(&d));
     }
 
-    #[test]
-    fn nested_tree_with_files() {
+    fn nested_tree_with_files_case(remove_created: Remove<'_>) {
         let tmp = scratch();
         let top = tmp.path().join("top");
         fs::create_dir_all(top.join("a/b/c")).expect("mkdir");
@@ -238,22 +321,19 @@ mod tests {
         assert!(tmp.path().exists(), "parent must stay");
     }
 
-    #[test]
-    fn already_gone_is_ok() {
+    fn already_gone_is_ok_case(remove_created: Remove<'_>) {
         let tmp = scratch();
         remove_created(&tmp.path().join("never-created")).expect("ENOENT is success");
     }
 
-    #[test]
-    fn relative_path_and_invalid_input() {
+    fn relative_path_and_invalid_input_case(remove_created: Remove<'_>) {
         let err = remove_created(Path::new("/")).expect_err("no final component");
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         // A bare name is resolved against the current directory.
         remove_created(Path::new("rtmp-cleanup-test-does-not-exist")).expect("absent");
     }
 
-    #[test]
-    fn top_symlink_to_outside_dir_only_link_removed() {
+    fn top_symlink_to_outside_dir_only_link_removed_case(remove_created: Remove<'_>) {
         let tmp = scratch();
         let outside = tmp.path().join("outside");
         fs::create_dir(&outside).expect("mkdir");
@@ -265,8 +345,7 @@ mod tests {
         assert_eq!(fs::read(outside.join("keep")).expect("kept"), b"k");
     }
 
-    #[test]
-    fn dangling_symlink_removed() {
+    fn dangling_symlink_removed_case(remove_created: Remove<'_>) {
         let tmp = scratch();
         let link = tmp.path().join("dangling");
         symlink(tmp.path().join("nowhere"), &link).expect("symlink");
@@ -274,8 +353,7 @@ mod tests {
         assert!(gone(&link));
     }
 
-    #[test]
-    fn symlinks_inside_tree_not_followed() {
+    fn symlinks_inside_tree_not_followed_case(remove_created: Remove<'_>) {
         let tmp = scratch();
         let outside = tmp.path().join("outside");
         fs::create_dir_all(outside.join("sub")).expect("mkdir");
@@ -292,8 +370,7 @@ mod tests {
         assert_eq!(fs::read(outside.join("sub/keep2")).expect("kept"), b"k2");
     }
 
-    #[test]
-    fn fifo_and_socket_removed() {
+    fn fifo_and_socket_removed_case(remove_created: Remove<'_>) {
         let tmp = scratch();
         let top = tmp.path().join("top");
         fs::create_dir(&top).expect("mkdir");
@@ -308,8 +385,7 @@ mod tests {
         assert!(gone(&top));
     }
 
-    #[test]
-    fn non_utf8_names_removed() {
+    fn non_utf8_names_removed_case(remove_created: Remove<'_>) {
         let tmp = scratch();
         let top = tmp.path().join("top");
         let odd = std::ffi::OsStr::from_bytes(b"\xff\xfe");
@@ -318,5 +394,74 @@ mod tests {
         fs::write(top.join(odd).with_extension("f"), b"x").expect("write");
         remove_created(&top).expect("remove");
         assert!(gone(&top));
+    }
+
+    /// A tree big enough for threads as rtmp removes it (on more than one
+    /// CPU), and with threads forced: everything inside goes, including
+    /// read-only directories and symlinks to the outside, and nothing outside
+    /// is touched.
+    #[test]
+    fn large_tree_goes_parallel_and_touches_nothing_outside() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = scratch();
+        let outside = tmp.path().join("outside");
+        fs::create_dir_all(outside.join("sub")).expect("mkdir");
+        fs::write(outside.join("keep"), b"k").expect("write");
+        fs::write(outside.join("sub/keep2"), b"k2").expect("write");
+        fs::set_permissions(&outside, fs::Permissions::from_mode(0o555)).expect("chmod");
+        let snapshot = |dir: &Path| {
+            let mut names: Vec<_> = fs::read_dir(dir)
+                .expect("list outside")
+                .map(|e| e.expect("entry").file_name())
+                .collect();
+            names.sort();
+            let mode = fs::metadata(dir).expect("stat").permissions().mode();
+            (names, mode)
+        };
+        let before = snapshot(&outside);
+        let build = |top: &Path| {
+            for i in 0..40 {
+                for j in 0..4 {
+                    let dir = top.join(format!("d{i}/e{j}"));
+                    fs::create_dir_all(&dir).expect("mkdir");
+                    for k in 0..30 {
+                        fs::write(dir.join(format!("f{k}")), b"").expect("write");
+                    }
+                    symlink(&outside, dir.join("to_outside")).expect("symlink");
+                    symlink(outside.join("keep"), dir.join("to_keep")).expect("symlink");
+                }
+                let locked = top.join(format!("d{i}/e0"));
+                fs::set_permissions(&locked, fs::Permissions::from_mode(0o500)).expect("chmod");
+            }
+        };
+        for forced in [false, true] {
+            let top = tmp.path().join("top");
+            build(&top);
+            let handed_out = parallel::HANDED_OUT.with(std::cell::Cell::get);
+            if forced {
+                parallel(&top).expect("remove");
+                let now = parallel::HANDED_OUT.with(std::cell::Cell::get);
+                assert!(now > handed_out, "forced removal handed nothing out");
+            } else {
+                remove_created(&top).expect("remove");
+            }
+            assert!(gone(&top), "forced: {forced}");
+            assert_eq!(snapshot(&outside), before);
+            assert_eq!(fs::read(outside.join("keep")).expect("kept"), b"k");
+            assert_eq!(fs::read(outside.join("sub/keep2")).expect("kept"), b"k2");
+        }
+    }
+
+    both_ways! {
+        plain_file_case: plain_file, plain_file_parallel;
+        empty_dir_case: empty_dir, empty_dir_parallel;
+        nested_tree_with_files_case: nested_tree_with_files, nested_tree_with_files_parallel;
+        already_gone_is_ok_case: already_gone_is_ok, already_gone_is_ok_parallel;
+        relative_path_and_invalid_input_case: relative_path_and_invalid_input, relative_path_and_invalid_input_parallel;
+        top_symlink_to_outside_dir_only_link_removed_case: top_symlink_to_outside_dir_only_link_removed, top_symlink_to_outside_dir_only_link_removed_parallel;
+        dangling_symlink_removed_case: dangling_symlink_removed, dangling_symlink_removed_parallel;
+        symlinks_inside_tree_not_followed_case: symlinks_inside_tree_not_followed, symlinks_inside_tree_not_followed_parallel;
+        fifo_and_socket_removed_case: fifo_and_socket_removed, fifo_and_socket_removed_parallel;
+        non_utf8_names_removed_case: non_utf8_names_removed, non_utf8_names_removed_parallel;
     }
 }

@@ -5,24 +5,42 @@
 //! only by descriptor relative to an open parent, never following a symlink;
 //! a re-opened directory must have the `(st_dev, st_ino)` recorded at its
 //! first open; mount points are not entered; owner `rwx` is added only to
-//! directories inside the tree, once each; at most [`MAX_OPEN_DIRS`]
-//! descriptors (fewer under a low `RLIMIT_NOFILE`); every retry loop is
+//! directories inside the tree, once each; the descriptors held by all the
+//! walkers of one removal together stay within one
+//! [`Budget`](super::parallel::Budget) of at most
+//! [`MAX_OPEN_DIRS`] (fewer under a low `RLIMIT_NOFILE`); every retry loop is
 //! bounded ([`MAX_PASSES`], [`MAX_TYPE_CHANGES`]).
+//!
+//! A directory is listed once; when everything listed is handled it is
+//! removed with `unlinkat(AT_REMOVEDIR)` from its parent, and listed again
+//! only if that fails with `ENOTEMPTY` (entries created meanwhile, or missed
+//! by the listing), at most [`MAX_PASSES`] times in all.
+//!
+//! With a parallel context (`super::parallel`), a walker may hand a
+//! subdirectory to another thread instead of descending into it itself (the
+//! biggest piece at hand: one waiting in its shallowest open frame): it opens
+//! it exactly as it would to descend (same checks), queues the open
+//! descriptor as a task, and before it removes the parent it takes back the
+//! tasks no thread started and waits for the others (running queued tasks
+//! meanwhile).
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use nix::dir::{Dir, Type};
 use nix::errno::Errno;
 use nix::fcntl::AtFlags;
 use nix::libc::{dev_t, ino_t};
 use nix::sys::stat::{self, FileStat};
-use nix::unistd::{self, UnlinkatFlags};
+use nix::unistd::{self, UnlinkatFlags, Whence};
 
+use super::parallel::{Claim, Shared, Task, TaskId};
 use super::{changed_error, is_dir};
-use crate::sys::fs::{DirAccess, chmod_by_descriptor, open_dir_nofollow};
+use crate::sys::fs::{
+    DT_DIR, DT_UNKNOWN, DirAccess, chmod_by_descriptor, dir_entries, open_dir_nofollow,
+    read_dir_chunk,
+};
 
 /// Upper bound on directory descriptors held open at once by one removal.
 ///
@@ -32,9 +50,13 @@ use crate::sys::fs::{DirAccess, chmod_by_descriptor, open_dir_nofollow};
 /// `descriptor_budget`).
 pub const MAX_OPEN_DIRS: usize = 64;
 
-/// The fewest directory descriptors the walk works with: the top, the one
-/// being emptied, and one to descend.
-const MIN_OPEN_DIRS: usize = 3;
+/// The fewest directory descriptors a walker works with: the top, the one
+/// being emptied, and one to descend. Also what a task handed to another
+/// thread reserves from the [`Budget`](super::parallel::Budget) (its own descriptor included).
+pub(super) const MIN_OPEN_DIRS: usize = 3;
+
+/// Bytes read per `getdents64` (as glibc's `readdir`).
+const LISTING_BUFFER: usize = 32 * 1024;
 
 /// How often a directory is re-listed before giving up on it. Two passes are
 /// enough unless something keeps creating entries while we delete; the cap
@@ -100,40 +122,59 @@ fn add_owner_rwx(fd: BorrowedFd<'_>) -> nix::Result<bool> {
 #[derive(Clone, Copy, Debug)]
 enum EntryType {
     Dir,
+    /// A directory that a task of another thread already had: handled here,
+    /// never handed out again, so a directory that cannot be removed is not
+    /// passed back and forth.
+    DirHere,
     NotDir,
     Unknown,
 }
 
-/// One directory on the walk's stack.
+/// One directory on the walk's stack (or, as frame 0, the root of a task).
 pub(super) struct Frame {
     /// Name in the parent frame's directory.
     name: CString,
     /// Identity recorded when first opened; a re-open must find the same.
     id: (dev_t, ino_t),
-    /// Open handle, or `None` while dropped to respect [`MAX_OPEN_DIRS`].
-    dir: Option<Dir>,
-    /// Entries from the latest listing not handled yet.
+    /// Open handle, or `None` while dropped to respect the budget.
+    dir: Option<OwnedFd>,
+    /// Whether `dir` was read to its end (a new listing must seek back).
+    read: bool,
+    /// Entries from the latest listing not handled yet, but for the
+    /// directories reported by `d_type` (in `subdirs`).
     pending: Vec<(CString, EntryType)>,
+    /// Subdirectories from the latest listing not handled yet: handled after
+    /// `pending`, and the ones that may be handed to another thread.
+    subdirs: Vec<CString>,
     /// Entries that could not be removed; not retried (their error is
-    /// already recorded), so the walk terminates.
-    skip: HashSet<CString>,
-    /// Listings done so far.
+    /// already recorded), so the walk terminates. A `BTreeSet`: no hasher to
+    /// seed from the OS on every removal.
+    skip: BTreeSet<CString>,
+    /// Listings started so far.
     passes: u32,
+    /// Whether the current pass listed the directory already.
+    listed: bool,
     /// Whether adding owner rwx to this directory may still be tried. Only
     /// once: if that did not help, a second time will not either.
     may_fix: bool,
+    /// Subdirectories handed to other threads and not yet accounted for.
+    handed_out: Vec<(TaskId, CString)>,
 }
 
 impl Frame {
-    pub(super) fn new(name: CString, st: &FileStat, dir: Dir) -> Self {
+    pub(super) fn new(name: CString, st: &FileStat, dir: OwnedFd) -> Self {
         Frame {
             name,
             id: (st.st_dev, st.st_ino),
             dir: Some(dir),
+            read: false,
             pending: Vec::new(),
-            skip: HashSet::new(),
+            subdirs: Vec::new(),
+            skip: BTreeSet::new(),
             passes: 0,
+            listed: false,
             may_fix: true,
+            handed_out: Vec::new(),
         }
     }
 }
@@ -142,7 +183,7 @@ impl Frame {
 /// quarter of the soft `RLIMIT_NOFILE` when that is lower (the caller and the
 /// child's inherited descriptors need the rest), but at least
 /// [`MIN_OPEN_DIRS`].
-fn descriptor_budget() -> usize {
+pub(super) fn descriptor_budget() -> usize {
     use nix::sys::resource::{Resource, getrlimit};
     let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(u64::MAX, |(soft, _)| soft);
     let quarter = usize::try_from(soft / 4).unwrap_or(usize::MAX);
@@ -157,22 +198,64 @@ fn descriptor_budget() -> usize {
 /// most about `stride + window` levels from the nearest open ancestor, and
 /// `stride` doubles whenever the anchors would exceed `cap`, so deep trees
 /// cost O(depth²/cap) opens instead of O(depth²).
-pub(super) struct Walker {
+///
+/// `cap` is the number of descriptors this walker holds from the removal's
+/// shared [`Budget`](super::parallel::Budget). Alone, a walker takes the whole
+/// budget at the start and keeps it. Once other threads work on the tree
+/// (`pooled`), it takes one more unit when it needs it and there is one, thins
+/// out its anchors when there is none, and gives back what it does not use
+/// whenever it removes a directory, so the walkers of all threads together
+/// never hold more than the budget.
+pub(super) struct Walker<'a> {
     frames: Vec<Frame>,
     /// Number of frames whose `dir` is `Some`.
     open: usize,
     stride: usize,
-    /// Most descriptors to hold open ([`descriptor_budget`], lowered on `EMFILE`).
+    /// Descriptors this walker may hold (units taken from the budget).
     cap: usize,
     /// The deepest directories kept open, so that ascending is cheap; a
     /// quarter of `cap`.
     window: usize,
     first_err: Option<io::Error>,
+    shared: &'a Shared,
+    /// Starts the other threads (the walker of the calling thread only, and
+    /// only until it was called once); `None` for a sequential walk.
+    start_threads: Option<&'a dyn Fn() -> bool>,
+    /// Whether other threads may work on the tree (the budget is shared).
+    pooled: bool,
+    /// Entries listed so far: the tree "proves large" past the threshold.
+    seen: usize,
+    /// No frame below this one has subdirectories to hand out (see `donor`).
+    donor_hint: usize,
+    buf: Vec<u8>,
 }
 
-impl Walker {
-    pub(super) fn new(top: Frame) -> Self {
-        let cap = descriptor_budget();
+impl<'a> Walker<'a> {
+    /// A walker that starts with the whole budget of `shared` (the calling
+    /// thread's); `start_threads` lets it go parallel once the tree proves
+    /// large.
+    pub(super) fn new(
+        top: Frame,
+        shared: &'a Shared,
+        start_threads: Option<&'a dyn Fn() -> bool>,
+    ) -> Self {
+        let cap = shared.budget.take_all().max(1);
+        Self::with_cap(top, shared, cap, start_threads, false)
+    }
+
+    /// The walker of a task run by another thread: it holds the units the
+    /// task reserved and draws more from the shared budget.
+    pub(super) fn for_task(task: Task, shared: &'a Shared) -> Self {
+        Self::with_cap(task.frame, shared, task.units, None, true)
+    }
+
+    fn with_cap(
+        top: Frame,
+        shared: &'a Shared,
+        cap: usize,
+        start_threads: Option<&'a dyn Fn() -> bool>,
+        pooled: bool,
+    ) -> Self {
         Walker {
             frames: vec![top],
             open: 1,
@@ -180,27 +263,55 @@ impl Walker {
             cap,
             window: (cap / 4).max(1),
             first_err: None,
+            shared,
+            start_threads,
+            pooled,
+            seen: 0,
+            donor_hint: 0,
+            buf: Vec::new(),
         }
     }
 
-    /// After `EMFILE`/`ENFILE`: hold half as many descriptors. False when the
-    /// walk already holds the minimum, so retrying cannot help.
+    /// After `EMFILE`/`ENFILE`: hold half as many descriptors (the units are
+    /// not given back: the process limit is lower than the budget assumed).
+    /// False when the walk already holds the minimum, so retrying cannot help.
     fn shrink(&mut self) -> bool {
         if self.cap <= MIN_OPEN_DIRS {
             return false;
         }
-        self.cap = (self.open / 2).max(MIN_OPEN_DIRS).min(self.cap - 1);
+        let cap = (self.open / 2).max(MIN_OPEN_DIRS).min(self.cap - 1);
+        self.shared.budget.lose(self.cap - cap);
+        self.cap = cap;
         self.window = (self.cap / 4).max(1);
         self.enforce_cap();
         true
+    }
+
+    /// Shared budget: gives back the units beyond what is open (and the
+    /// minimum), so that other threads' walkers can use them.
+    fn give_back_spare(&mut self) {
+        if !self.pooled {
+            return;
+        }
+        let keep = self.open.max(MIN_OPEN_DIRS);
+        if self.cap > keep {
+            self.shared.budget.give(self.cap - keep);
+            self.cap = keep;
+            self.window = (self.cap / 4).max(1);
+        }
     }
 
     pub(super) fn record(&mut self, err: io::Error) {
         self.first_err.get_or_insert(err);
     }
 
-    pub(super) fn finish(self) -> io::Result<()> {
-        self.first_err.map_or(Ok(()), Err)
+    /// The walk's outcome; gives its budget units back.
+    pub(super) fn finish(mut self) -> io::Result<()> {
+        // Closed before the units go back, so that the budget holds.
+        self.frames.clear();
+        self.shared.budget.give(self.cap);
+        self.cap = 0;
+        self.first_err.take().map_or(Ok(()), Err)
     }
 
     /// Records `err` for entry `name` of frame `idx` and stops retrying it.
@@ -212,7 +323,8 @@ impl Walker {
     }
 
     /// Empties the tree below frame 0, removing every directory except the
-    /// top itself, which the caller removes from its parent.
+    /// top itself, which the caller removes from its parent (and then calls
+    /// [`Walker::relist_top`] if that finds it not empty).
     pub(super) fn remove_contents(&mut self) {
         while let Some(idx) = self.frames.len().checked_sub(1) {
             if !self.ensure_open(idx) {
@@ -222,41 +334,119 @@ impl Walker {
                 self.handle_entry(idx, name, kind);
                 continue;
             }
-            // Listing again after the pending entries are done catches entries
-            // created meanwhile and ones a single readdir pass missed.
-            if self.frames[idx].passes < MAX_PASSES {
-                self.frames[idx].passes += 1;
-                match self.list(idx) {
-                    Ok(true) => continue,
-                    Ok(false) => {}
-                    Err(e) => self.record(e.into()),
-                }
+            if let Some(name) = self.frames[idx].subdirs.pop() {
+                self.handle_entry(idx, name, EntryType::Dir);
+                continue;
             }
-            self.pop_and_remove();
+            if !self.frames[idx].listed {
+                self.frames[idx].listed = true;
+                self.frames[idx].passes += 1;
+                if let Err(e) = self.list(idx) {
+                    self.record(e.into());
+                }
+                continue;
+            }
+            if !self.frames[idx].handed_out.is_empty() {
+                self.collect_handed_out(idx);
+                continue;
+            }
+            if idx == 0 {
+                return;
+            }
+            self.remove_frame(idx);
         }
     }
 
-    /// Reads the entries of frame `idx` into its `pending` list; `Ok(true)`
-    /// if there is anything left to handle.
-    fn list(&mut self, idx: usize) -> nix::Result<bool> {
-        let Frame {
-            dir, pending, skip, ..
-        } = &mut self.frames[idx];
-        let dir = dir.as_mut().ok_or(Errno::EBADF)?;
-        for entry in dir.iter() {
-            let entry = entry?;
-            let name = entry.file_name();
-            if name == c"." || name == c".." || skip.contains(name) {
-                continue;
-            }
-            let kind = match entry.file_type() {
-                Some(Type::Directory) => EntryType::Dir,
-                Some(_) => EntryType::NotDir,
-                None => EntryType::Unknown,
-            };
-            pending.push((name.to_owned(), kind));
+    /// The caller found the top not empty (`ENOTEMPTY`) after
+    /// [`Walker::remove_contents`]: lists it again if passes are left, after
+    /// which `remove_contents` must run again. False when the passes are
+    /// used up.
+    pub(super) fn relist_top(&mut self) -> bool {
+        if self.frames.len() != 1 || self.frames[0].passes >= MAX_PASSES {
+            return false;
         }
-        Ok(!pending.is_empty())
+        self.frames[0].listed = false;
+        true
+    }
+
+    /// Frame `idx` (the last one, not the top) is done: pops it and removes
+    /// its directory from its parent, or pushes it back to be listed again
+    /// if it is not empty yet.
+    fn remove_frame(&mut self, idx: usize) {
+        let Some(mut frame) = self.frames.pop() else {
+            return;
+        };
+        // Closed first, so that the parent is the last frame, inside the
+        // window, while it is re-opened if need be.
+        if frame.dir.take().is_some() {
+            self.open -= 1;
+        }
+        let pidx = idx - 1;
+        if !self.ensure_open(pidx) {
+            // The parent could not be re-opened: the frames from it on are
+            // gone and the error is recorded.
+            return;
+        }
+        let removed = self.at(pidx, |fd| {
+            unistd::unlinkat(fd, frame.name.as_c_str(), UnlinkatFlags::RemoveDir)
+        });
+        match removed {
+            Err(Errno::ENOTEMPTY | Errno::EEXIST) if frame.passes < MAX_PASSES => {
+                // Entries appeared meanwhile, or a listing missed some. Its
+                // descriptor is re-opened (identity checked) to list it again.
+                frame.listed = false;
+                self.frames.push(frame);
+            }
+            Ok(()) | Err(Errno::ENOENT) => self.give_back_spare(),
+            Err(e) => {
+                self.give_back_spare();
+                self.fail(pidx, frame.name, e.into());
+            }
+        }
+    }
+
+    /// Reads all entries of frame `idx` into its `pending` list (from the
+    /// start, seeking back if the descriptor was read before).
+    fn list(&mut self, idx: usize) -> nix::Result<()> {
+        if self.buf.is_empty() {
+            self.buf = vec![0; LISTING_BUFFER];
+        }
+        let Frame {
+            dir,
+            read,
+            pending,
+            subdirs,
+            skip,
+            ..
+        } = &mut self.frames[idx];
+        // Frames below `idx` may now have subdirectories to hand out.
+        self.donor_hint = self.donor_hint.min(idx);
+        let dir = dir.as_ref().ok_or(Errno::EBADF)?;
+        if *read {
+            unistd::lseek(dir.as_fd(), 0, Whence::SeekSet)?;
+        }
+        *read = true;
+        loop {
+            let n = read_dir_chunk(dir.as_fd(), &mut self.buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            for (name, d_type) in dir_entries(&self.buf[..n]) {
+                if name == c"." || name == c".." || skip.contains(name) {
+                    continue;
+                }
+                self.seen += 1;
+                let kind = match d_type {
+                    DT_DIR => {
+                        subdirs.push(name.to_owned());
+                        continue;
+                    }
+                    DT_UNKNOWN => EntryType::Unknown,
+                    _ => EntryType::NotDir,
+                };
+                pending.push((name.to_owned(), kind));
+            }
+        }
     }
 
     /// Runs `op` on frame `idx`'s descriptor; on `EACCES`/`EPERM` adds owner
@@ -281,7 +471,7 @@ impl Walker {
     }
 
     /// Removes a non-directory entry of frame `idx` or descends into a
-    /// directory one (pushing a frame).
+    /// directory one (pushing a frame, or handing it to another thread).
     fn handle_entry(&mut self, idx: usize, name: CString, mut kind: EntryType) {
         for _ in 0..MAX_TYPE_CHANGES {
             match kind {
@@ -304,17 +494,22 @@ impl Walker {
                         Err(e) => return self.fail(idx, name, e.into()),
                     }
                 }
-                EntryType::Dir => match self.descend(idx, &name) {
-                    Ok(()) | Err(Errno::ENOENT) => return,
-                    Err(e @ (Errno::EMFILE | Errno::ENFILE)) => {
-                        if !self.shrink() {
-                            return self.fail(idx, name, e.into());
-                        }
+                EntryType::Dir | EntryType::DirHere => {
+                    if matches!(kind, EntryType::Dir) && self.hand_out(idx, &name) {
+                        return;
                     }
-                    // A symlink or file now: O_NOFOLLOW|O_DIRECTORY refused it.
-                    Err(Errno::ENOTDIR | Errno::ELOOP) => kind = EntryType::NotDir,
-                    Err(e) => return self.fail(idx, name, e.into()),
-                },
+                    match self.descend(idx, &name) {
+                        Ok(()) | Err(Errno::ENOENT) => return,
+                        Err(e @ (Errno::EMFILE | Errno::ENFILE)) => {
+                            if !self.shrink() {
+                                return self.fail(idx, name, e.into());
+                            }
+                        }
+                        // A symlink or file now: O_NOFOLLOW|O_DIRECTORY refused it.
+                        Err(Errno::ENOTDIR | Errno::ELOOP) => kind = EntryType::NotDir,
+                        Err(e) => return self.fail(idx, name, e.into()),
+                    }
+                }
             }
         }
         self.fail(
@@ -324,8 +519,8 @@ impl Walker {
         );
     }
 
-    /// Opens subdirectory `name` of frame `idx` and pushes it as a new frame.
-    fn descend(&mut self, idx: usize, name: &CStr) -> nix::Result<()> {
+    /// Opens subdirectory `name` of frame `idx` as a new frame (not pushed).
+    fn open_child(&mut self, idx: usize, name: &CStr) -> nix::Result<Frame> {
         let Frame {
             dir, may_fix, id, ..
         } = &mut self.frames[idx];
@@ -337,14 +532,130 @@ impl Walker {
         if st.st_dev != id.0 {
             return Err(Errno::EXDEV);
         }
-        let frame = Frame::new(name.to_owned(), &st, Dir::from_fd(fd)?);
+        Ok(Frame::new(name.to_owned(), &st, fd))
+    }
+
+    /// Opens subdirectory `name` of frame `idx` and pushes it as a new frame.
+    fn descend(&mut self, idx: usize, name: &CStr) -> nix::Result<()> {
+        let frame = self.open_child(idx, name)?;
         self.push(frame);
         Ok(())
+    }
+
+    /// Hands a subdirectory to another thread, if the walk is parallel (or
+    /// may now become so), a thread is waiting for work, and the budget has a
+    /// task's worth of descriptors. The piece handed out is the biggest one
+    /// at hand: a subdirectory waiting in the shallowest open frame above
+    /// `idx`, else `name` itself (entry of frame `idx`, about to be
+    /// descended into) if this walker keeps another subdirectory of that
+    /// frame for itself. True if `name` was handed out; false to descend into
+    /// it here. An open that fails while handing out is not an error: the
+    /// entry is handled here, meeting the same error a sequential walk would.
+    fn hand_out(&mut self, idx: usize, name: &CStr) -> bool {
+        if !self.shared.parallel_allowed() {
+            return false;
+        }
+        if !self.pooled {
+            let Some(start) = self.start_threads else {
+                return false;
+            };
+            if self.seen < self.shared.threshold() || !self.has_work_to_share(idx) {
+                return false;
+            }
+            // Once only, whatever the outcome.
+            self.start_threads = None;
+            if !start() {
+                return false;
+            }
+            // From now on the budget is shared: keep only what is in use.
+            self.pooled = true;
+            self.give_back_spare();
+        }
+        if !self.shared.wants_work() || !self.has_work_to_share(idx) {
+            return false;
+        }
+        if !self.shared.budget.take(MIN_OPEN_DIRS) {
+            return false;
+        }
+        let (k, sub) = match self.donor(idx) {
+            Some(k) => match self.frames[k].subdirs.pop() {
+                Some(sub) => (k, sub),
+                None => (idx, name.to_owned()),
+            },
+            None => (idx, name.to_owned()),
+        };
+        match self.open_child(k, &sub) {
+            Ok(frame) => {
+                let id = self.shared.submit(frame, MIN_OPEN_DIRS);
+                self.frames[k].handed_out.push((id, sub));
+                k == idx
+            }
+            Err(_) => {
+                self.shared.budget.give(MIN_OPEN_DIRS);
+                if k != idx {
+                    self.frames[k].pending.push((sub, EntryType::DirHere));
+                }
+                false
+            }
+        }
+    }
+
+    /// Whether a subdirectory can be handed out while this walker keeps work
+    /// of its own: one waits in an open frame above `idx`, or frame `idx`
+    /// has another besides the one being handled.
+    fn has_work_to_share(&mut self, idx: usize) -> bool {
+        self.donor(idx).is_some() || !self.frames[idx].subdirs.is_empty()
+    }
+
+    /// The shallowest open frame above `idx` with a subdirectory waiting.
+    /// Frames below `donor_hint` have none (a frame gains subdirectories only
+    /// when listed, which lowers the hint), so the search is amortised O(1).
+    fn donor(&mut self, idx: usize) -> Option<usize> {
+        while self.donor_hint < idx {
+            let frame = &self.frames[self.donor_hint];
+            if !frame.subdirs.is_empty() && frame.dir.is_some() {
+                return Some(self.donor_hint);
+            }
+            self.donor_hint += 1;
+        }
+        None
+    }
+
+    /// Accounts for the subdirectories of frame `idx` handed to other
+    /// threads: takes back one no thread has started (as a frame of this
+    /// walk), or removes the directory of one that finished (if that fails,
+    /// the name goes back to `pending`, to be handled here), or waits for
+    /// one, running queued tasks of the removal meanwhile.
+    fn collect_handed_out(&mut self, idx: usize) {
+        let ids: Vec<TaskId> = self.frames[idx].handed_out.iter().map(|t| t.0).collect();
+        match self.shared.claim(&ids) {
+            Claim::Adopted(i, task) => {
+                self.frames[idx].handed_out.swap_remove(i);
+                // Its reserved units come with it.
+                self.cap += task.units;
+                self.push(task.frame);
+            }
+            Claim::Finished(i) => {
+                let (_, name) = self.frames[idx].handed_out.swap_remove(i);
+                let removed = self.at(idx, |fd| {
+                    unistd::unlinkat(fd, name.as_c_str(), UnlinkatFlags::RemoveDir)
+                });
+                match removed {
+                    Ok(()) | Err(Errno::ENOENT) => {}
+                    Err(_) => self.frames[idx].pending.push((name, EntryType::DirHere)),
+                }
+            }
+            Claim::Help(task) => super::parallel::run_task(self.shared, task),
+        }
     }
 
     fn push(&mut self, frame: Frame) {
         self.frames.push(frame);
         self.open += 1;
+        if self.pooled && self.open > self.cap && self.shared.budget.take(1) {
+            self.cap += 1;
+            self.window = (self.cap / 4).max(1);
+        }
         // The frame that just left the window stays open only as an anchor.
         if let Some(k) = self.frames.len().checked_sub(self.window + 1) {
             if k > 0 && k % self.stride != 0 {
@@ -352,6 +663,13 @@ impl Walker {
             }
         }
         self.enforce_cap();
+        // The top and the window alone fit: window <= cap - 1.
+        debug_assert!(
+            self.open <= self.cap,
+            "{} open, cap {}",
+            self.open,
+            self.cap
+        );
     }
 
     fn close(&mut self, idx: usize) {
@@ -374,7 +692,11 @@ impl Walker {
         }
     }
 
-    /// Drops frames `len..`, keeping the open count right.
+    /// Drops frames `len..`, keeping the open count right. Tasks they handed
+    /// out run to their end on their own: each holds a descriptor of a
+    /// directory that was inside the tree when it was opened, the same
+    /// guarantee an open frame of a sequential walk has (the workers finish
+    /// the queue before the removal returns).
     fn truncate(&mut self, len: usize) {
         for frame in self.frames.drain(len..) {
             if frame.dir.is_some() {
@@ -405,6 +727,8 @@ impl Walker {
             match self.reopen(k) {
                 Ok(dir) => {
                     self.frames[k].dir = Some(dir);
+                    // A fresh descriptor: a new listing starts at the beginning.
+                    self.frames[k].read = false;
                     self.open += 1;
                 }
                 Err(e) => {
@@ -426,7 +750,7 @@ impl Walker {
     }
 
     /// Opens frame `k` relative to open frame `k - 1` and checks its identity.
-    fn reopen(&mut self, k: usize) -> io::Result<Dir> {
+    fn reopen(&mut self, k: usize) -> io::Result<OwnedFd> {
         let (above, below) = self.frames.split_at_mut(k);
         let (parent, child) = (&mut above[k - 1], &below[0]);
         let pdir = parent.dir.as_ref().ok_or(Errno::EBADF)?;
@@ -435,40 +759,25 @@ impl Walker {
         if (st.st_dev, st.st_ino) != child.id {
             return Err(changed_error(&child.name, "was replaced"));
         }
-        Ok(Dir::from_fd(fd)?)
-    }
-
-    /// Pops the finished top frame and removes its (now empty) directory from
-    /// its parent. Frame 0 is left to the caller.
-    fn pop_and_remove(&mut self) {
-        let Some(frame) = self.frames.pop() else {
-            return;
-        };
-        if frame.dir.is_some() {
-            self.open -= 1;
-        }
-        drop(frame.dir);
-        let Some(pidx) = self.frames.len().checked_sub(1) else {
-            return;
-        };
-        if !self.ensure_open(pidx) {
-            return;
-        }
-        match self.at(pidx, |fd| {
-            unistd::unlinkat(fd, frame.name.as_c_str(), UnlinkatFlags::RemoveDir)
-        }) {
-            Ok(()) | Err(Errno::ENOENT) => {}
-            Err(e) => self.fail(pidx, frame.name, e.into()),
-        }
+        Ok(fd)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::parallel::Settings;
     use super::*;
-    use nix::fcntl::OFlag;
+    use nix::fcntl::{self, OFlag};
     use nix::sys::stat::Mode;
     use std::fs;
+
+    fn open_top(path: &std::path::Path) -> (Frame, Shared) {
+        let fd = fcntl::open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())
+            .expect("open top");
+        let st = stat::fstat(&fd).expect("fstat");
+        let shared = Shared::new(descriptor_budget(), Settings::sequential());
+        (Frame::new(c"top".to_owned(), &st, fd), shared)
+    }
 
     fn scratch() -> tempfile::TempDir {
         tempfile::tempdir().expect("create scratch dir")
@@ -481,10 +790,8 @@ mod tests {
         let tmp = scratch();
         let top = tmp.path().join("top");
         fs::create_dir_all(top.join("a/b")).expect("mkdir");
-        let dir =
-            Dir::open(&top, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()).expect("open top");
-        let st = stat::fstat(&dir).expect("fstat");
-        let mut walker = Walker::new(Frame::new(c"top".to_owned(), &st, dir));
+        let (frame, shared) = open_top(&top);
+        let mut walker = Walker::new(frame, &shared, None);
         walker.descend(0, c"a").expect("descend a");
         walker.descend(1, c"b").expect("descend b");
 
@@ -516,10 +823,8 @@ mod tests {
             p.push("d");
         }
         fs::create_dir_all(&p).expect("mkdir");
-        let dir =
-            Dir::open(&top, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()).expect("open top");
-        let st = stat::fstat(&dir).expect("fstat");
-        let mut walker = Walker::new(Frame::new(c"top".to_owned(), &st, dir));
+        let (frame, shared) = open_top(&top);
+        let mut walker = Walker::new(frame, &shared, None);
         for i in 0..300 {
             walker.descend(i, c"d").expect("descend");
             assert!(walker.open <= MAX_OPEN_DIRS);

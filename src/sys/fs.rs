@@ -231,6 +231,90 @@ pub(crate) fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<OwnedFd>
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
+/// `d_type` of a directory entry that is a directory (`DT_DIR`).
+pub(crate) const DT_DIR: u8 = libc::DT_DIR;
+/// `d_type` when the filesystem does not say (`DT_UNKNOWN`): the caller must `fstatat`.
+pub(crate) const DT_UNKNOWN: u8 = libc::DT_UNKNOWN;
+
+/// Reads the next directory entries of the directory open as `fd` into `buf` with one
+/// `getdents64`, retrying on `EINTR`; returns how many bytes of `buf` hold entries (0 at the
+/// end of the directory). Walk them with [`dir_entries`].
+///
+/// Why not `opendir`/`readdir`: glibc's `fdopendir` costs an `fstat` and two `fcntl`s per
+/// directory, and nix's iterator a `lseek` when dropped; cleanup already knows the descriptor
+/// is a directory (it opened it with `O_DIRECTORY`) and has `fstat`ed it itself.
+///
+/// # Errors
+/// The OS error of `getdents64`.
+pub(crate) fn read_dir_chunk(fd: BorrowedFd<'_>, buf: &mut [u8]) -> nix::Result<usize> {
+    loop {
+        // SAFETY: getdents64 writes at most `buf.len()` bytes into `buf`, which is valid and
+        // exclusively borrowed for the call; the descriptor is borrowed, so it stays open.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                fd.as_raw_fd(),
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+        if n >= 0 {
+            return Ok(usize::try_from(n).unwrap_or(0).min(buf.len()));
+        }
+        match Errno::last() {
+            Errno::EINTR => {}
+            e => return Err(e),
+        }
+    }
+}
+
+/// The entries (name, `d_type`) in bytes filled by [`read_dir_chunk`], `.` and `..` included.
+/// Parsed without `unsafe`: a `linux_dirent64` is `d_ino` (8 bytes), `d_off` (8), `d_reclen`
+/// (2), `d_type` (1), then the NUL-terminated name; a malformed record ends the iteration.
+pub(crate) fn dir_entries(chunk: &[u8]) -> impl Iterator<Item = (&CStr, u8)> {
+    const NAME: usize = 19;
+    let mut rest = chunk;
+    std::iter::from_fn(move || {
+        let reclen = usize::from(u16::from_ne_bytes([*rest.get(16)?, *rest.get(17)?]));
+        if reclen <= NAME || reclen > rest.len() {
+            return None;
+        }
+        let (record, next) = rest.split_at(reclen);
+        rest = next;
+        let name = CStr::from_bytes_until_nul(&record[NAME..]).ok()?;
+        Some((name, record[18]))
+    })
+}
+
+/// Fills `buf` with random bytes from the kernel CSPRNG with the `getrandom(2)` system call
+/// (flags 0: blocks only until the pool is first initialised, early at boot).
+///
+/// Why not the getrandom crate: in rtmp's static glibc build it cannot find glibc's
+/// `getrandom` (it looks it up with `dlsym`), so it opens `/dev/random`, polls it, then reads
+/// `/dev/urandom`: four system calls instead of one on every run. `Ok(false)` when the kernel
+/// has no `getrandom` (`ENOSYS`, Linux < 3.17), so the caller can fall back to the crate.
+///
+/// # Errors
+/// Any other OS error.
+pub(crate) fn os_random(buf: &mut [u8]) -> io::Result<bool> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let rest = &mut buf[filled..];
+        // SAFETY: getrandom writes at most `rest.len()` bytes into `rest`, which is valid and
+        // exclusively borrowed for the call.
+        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        if n < 0 {
+            match Errno::last() {
+                Errno::EINTR => continue,
+                Errno::ENOSYS => return Ok(false),
+                e => return Err(e.into()),
+            }
+        }
+        filled += usize::try_from(n).unwrap_or(0);
+    }
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,6 +414,53 @@ mod tests {
                 .raw_os_error(),
             Some(libc::ENOTDIR)
         );
+    }
+
+    #[test]
+    fn directory_chunks_list_every_entry() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut want = vec![".".to_owned(), "..".to_owned(), "sub".to_owned()];
+        std::fs::create_dir(tmp.path().join("sub")).expect("mkdir");
+        for i in 0..3000 {
+            let name = format!("file-with-a-longish-name-{i}");
+            std::fs::write(tmp.path().join(&name), b"").expect("write");
+            want.push(name);
+        }
+        let fd = fcntl::open(
+            tmp.path(),
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .expect("open");
+        // Small enough that the listing takes several calls.
+        let mut buf = vec![0u8; 4096];
+        let mut got = Vec::new();
+        loop {
+            let n = read_dir_chunk(fd.as_fd(), &mut buf).expect("getdents64");
+            if n == 0 {
+                break;
+            }
+            for (name, kind) in dir_entries(&buf[..n]) {
+                let name = name.to_str().expect("utf-8").to_owned();
+                if name == "sub" {
+                    assert!(kind == DT_DIR || kind == DT_UNKNOWN);
+                }
+                got.push(name);
+            }
+        }
+        got.sort();
+        want.sort();
+        assert_eq!(got, want);
+        assert_eq!(dir_entries(&[0u8; 10]).count(), 0, "truncated record");
+    }
+
+    #[test]
+    fn os_random_fills_the_buffer() {
+        let mut a = [0u8; 64];
+        let mut b = [0u8; 64];
+        assert!(os_random(&mut a).expect("getrandom"));
+        assert!(os_random(&mut b).expect("getrandom"));
+        assert_ne!(a, b);
     }
 
     #[test]

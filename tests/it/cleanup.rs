@@ -63,12 +63,14 @@ fn in_child(test: &str, unprivileged: bool, body: impl FnOnce(&Path)) {
     );
 }
 
-#[test]
-fn read_only_and_unreadable_dirs_removed() {
+fn read_only_and_unreadable_dirs_removed_case(parallel: bool) {
     in_child(
-        &format!("{}::read_only_and_unreadable_dirs_removed", module_path!()),
+        &child_name("read_only_and_unreadable_dirs_removed", parallel),
         true,
-        |scratch| {
+        move |scratch| {
+            if parallel {
+                rtmp::cleanup::force_parallel(4);
+            }
             let top = scratch.join("top");
             for d in ["r500/inner", "z000", "nox600/sub", "n/a500/b000/c300/d"] {
                 fs::create_dir_all(top.join(d)).expect("mkdir");
@@ -104,13 +106,15 @@ fn read_only_and_unreadable_dirs_removed() {
     );
 }
 
-#[test]
-fn deep_chain_with_low_fd_limit() {
+fn deep_chain_with_low_fd_limit_case(parallel: bool) {
     const DEPTH: usize = 5000;
     in_child(
-        &format!("{}::deep_chain_with_low_fd_limit", module_path!()),
+        &child_name("deep_chain_with_low_fd_limit", parallel),
         false,
-        |scratch| {
+        move |scratch| {
+            if parallel {
+                rtmp::cleanup::force_parallel(4);
+            }
             use nix::sys::resource::{Resource, getrlimit, setrlimit};
             let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
             setrlimit(Resource::RLIMIT_NOFILE, 256, hard).expect("setrlimit");
@@ -143,12 +147,14 @@ fn deep_chain_with_low_fd_limit() {
 /// Regression: with `ulimit -n 64` a 60-deep tree failed with EMFILE, because
 /// the walk held up to 64 descriptors whatever the limit. Now it holds a
 /// quarter of the limit and fewer again on EMFILE.
-#[test]
-fn deep_chain_with_a_tiny_fd_limit() {
+fn deep_chain_with_a_tiny_fd_limit_case(parallel: bool) {
     in_child(
-        &format!("{}::deep_chain_with_a_tiny_fd_limit", module_path!()),
+        &child_name("deep_chain_with_a_tiny_fd_limit", parallel),
         false,
-        |scratch| {
+        move |scratch| {
+            if parallel {
+                rtmp::cleanup::force_parallel(4);
+            }
             use nix::sys::resource::{Resource, getrlimit, setrlimit};
             let top = scratch.join("top");
             let mut deep = top.clone();
@@ -168,12 +174,14 @@ fn deep_chain_with_a_tiny_fd_limit() {
 
 /// Kernels without `openat2` get plain `openat(O_NOFOLLOW)`: symlinks must
 /// still not be followed and locked directories still be removed.
-#[test]
-fn openat_fallback_is_equally_safe() {
+fn openat_fallback_is_equally_safe_case(parallel: bool) {
     in_child(
-        &format!("{}::openat_fallback_is_equally_safe", module_path!()),
+        &child_name("openat_fallback_is_equally_safe", parallel),
         true,
-        |scratch| {
+        move |scratch| {
+            if parallel {
+                rtmp::cleanup::force_parallel(4);
+            }
             rtmp::sys::fs::use_openat_fallback_only();
             let outside = scratch.join("outside");
             fs::create_dir(&outside).expect("mkdir");
@@ -193,4 +201,32 @@ fn openat_fallback_is_equally_safe() {
             assert_eq!(mode(&outside), before);
         },
     );
+}
+
+/// This module's test `name`, or its twin that forces the parallel remover on.
+fn child_name(name: &str, parallel: bool) -> String {
+    let twin = if parallel { "_parallel" } else { "" };
+    format!("{}::{name}{twin}", module_path!())
+}
+
+/// Every case runs twice: as rtmp removes, and with the parallel remover
+/// forced on (four threads from the first subdirectory on, whatever the CPUs).
+macro_rules! both_ways {
+    ($($case:ident: $name:ident, $parallel:ident;)*) => {$(
+        #[test]
+        fn $name() {
+            $case(false);
+        }
+        #[test]
+        fn $parallel() {
+            $case(true);
+        }
+    )*};
+}
+
+both_ways! {
+    read_only_and_unreadable_dirs_removed_case: read_only_and_unreadable_dirs_removed, read_only_and_unreadable_dirs_removed_parallel;
+    deep_chain_with_low_fd_limit_case: deep_chain_with_low_fd_limit, deep_chain_with_low_fd_limit_parallel;
+    deep_chain_with_a_tiny_fd_limit_case: deep_chain_with_a_tiny_fd_limit, deep_chain_with_a_tiny_fd_limit_parallel;
+    openat_fallback_is_equally_safe_case: openat_fallback_is_equally_safe, openat_fallback_is_equally_safe_parallel;
 }
