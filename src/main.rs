@@ -30,7 +30,7 @@ use rtmp::request::{Mode, keep_from_env};
 pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // SAFETY: the C runtime calls `main` with `argc` pointers to NUL-terminated strings in
     // `argv`, alive for the whole process (this function's contract).
-    let args = unsafe { cli::args_from_c_main(argc, argv) };
+    let args = unsafe { rtmp::sys::args::from_c_main(argc, argv) };
     match dispatch(args).termination() {
         Termination::Exit(code) => c_int::from(code),
         Termination::Signal(sig) => rtmp::supervise::die_of_signal(sig),

@@ -13,14 +13,14 @@
 //! - `getopt.rs`: getopt's behaviour around clap (prefixes before, error wording after);
 //! - this file: [`parse`] and the rules that combine options into a
 //!   [`Request`] (`--exec` takes one template, `--cd` needs `-d`, ...),
-//!   [`help_text`], and [`args_from_c_main`], the arguments as the C runtime passes them.
+//!   and [`help_text`]. The arguments themselves come from the C runtime through
+//!   [`crate::sys::args::from_c_main`].
 //!
 //! Invariants: clap is used by this module only, and the rest of rtmp sees plain data; every
 //! argument stays bytes (`OsString`) from `argv` to the request; no input makes [`parse`]
 //! panic (the `parse_args` fuzz target checks it).
 
-use std::ffi::{CStr, OsString, c_char, c_int};
-use std::os::unix::ffi::OsStringExt;
+use std::ffi::OsString;
 
 use clap::ArgMatches;
 use clap::parser::ValueSource;
@@ -84,39 +84,6 @@ impl std::fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
-
-/// The arguments after the program name, from the `argc` and `argv` that the C runtime passes
-/// to `main`: each is the bytes before its NUL, kept as they are (non-UTF-8 included).
-///
-/// rtmp defines the C `main` itself, and then `std::env::args_os()` is filled only where std
-/// collects the arguments on its own (glibc Linux, macOS); on musl it is empty. Reading
-/// `argv` works wherever a C `main` does. A null `argv`, `argc` below 1, or a null entry before
-/// `argc` (C11 5.1.2.2.1 puts the terminating null at `argv[argc]`) ends the list early.
-///
-/// # Safety
-///
-/// `argv` must be null or point to `argc` readable pointers, each null or pointing to a
-/// NUL-terminated string, all valid for the duration of the call: what the C runtime passes to
-/// `main` (C11 5.1.2.2.1, POSIX `exec`).
-pub unsafe fn args_from_c_main(argc: c_int, argv: *const *const c_char) -> Vec<OsString> {
-    let count = usize::try_from(argc).unwrap_or(0);
-    if argv.is_null() || count == 0 {
-        return Vec::new();
-    }
-    // SAFETY: `argv` is not null and points to `argc` pointers (the caller's contract).
-    let slots = unsafe { std::slice::from_raw_parts(argv, count) };
-    let mut args = Vec::with_capacity(count - 1);
-    for &arg in &slots[1..] {
-        if arg.is_null() {
-            break;
-        }
-        // SAFETY: a non-null entry of `argv` points to a NUL-terminated string (the caller's
-        // contract), which outlives this loop.
-        let arg = unsafe { CStr::from_ptr(arg) };
-        args.push(OsString::from_vec(arg.to_bytes().to_vec()));
-    }
-    args
-}
 
 /// The help text: `-h` (`long` false: one line per option) or `--help` (every option's full
 /// text, the exit statuses and examples).
@@ -400,6 +367,7 @@ fn mode(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStringExt;
 
     fn parse_words(words: &[&str]) -> Result<Action, UsageError> {
         parse(words.iter().map(OsString::from))
@@ -654,43 +622,16 @@ mod tests {
         assert!(!help_text(false).contains("Exit status"));
     }
 
-    /// The layout the C runtime hands to `main`: NUL-terminated byte strings, an array of
-    /// pointers to them with a null pointer at `argv[argc]`.
-    fn from_c_layout(strings: &[&[u8]]) -> Vec<OsString> {
-        let owned: Vec<Vec<u8>> = strings
-            .iter()
-            .map(|s| {
-                let mut bytes = s.to_vec();
-                bytes.push(0);
-                bytes
-            })
-            .collect();
-        let mut argv: Vec<*const c_char> = owned.iter().map(|s| s.as_ptr().cast()).collect();
-        argv.push(std::ptr::null());
-        let argc = c_int::try_from(strings.len()).expect("few arguments");
-        // SAFETY: `argv` holds `argc` pointers to NUL-terminated strings in `owned`, then a
-        // null; both outlive the call.
-        unsafe { args_from_c_main(argc, argv.as_ptr()) }
-    }
-
-    #[test]
-    fn arguments_come_from_argv_as_bytes() {
-        let args = from_c_layout(&[b"rtmp", b"-u", b"a\xff\xfeXXX", b"", b"--suffix=\x80"]);
-        let want: Vec<OsString> = [&b"-u"[..], b"a\xff\xfeXXX", b"", b"--suffix=\x80"]
-            .iter()
-            .map(|a| OsString::from_vec(a.to_vec()))
-            .collect();
-        assert_eq!(args, want);
-        assert_eq!(from_c_layout(&[b"rtmp"]), Vec::<OsString>::new());
-        // SAFETY: a null argv is allowed by the contract.
-        assert!(unsafe { args_from_c_main(0, std::ptr::null()) }.is_empty());
-        // SAFETY: as above; argc is ignored when argv is null.
-        assert!(unsafe { args_from_c_main(3, std::ptr::null()) }.is_empty());
-    }
-
     #[test]
     fn the_parser_reads_the_c_runtimes_bytes() {
-        let args = from_c_layout(&[b"rtmp", b"-d", b"--s=.\xff", b"x\xffXXX", b"--exec", b"ls"]);
+        let args = crate::sys::args::tests::from_c_layout(&[
+            b"rtmp",
+            b"-d",
+            b"--s=.\xff",
+            b"x\xffXXX",
+            b"--exec",
+            b"ls",
+        ]);
         let request = match parse(args) {
             Ok(Action::Create(r)) => r,
             other => panic!("{other:?}"),

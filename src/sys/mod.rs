@@ -13,8 +13,10 @@
 //! cannot check, written in their docs: `process::fork_single_threaded` (one thread), and
 //! `fs::dup_onto` and `process::close_descriptors_from` (only in the forked guardian, which
 //! never returns into rtmp's code, so no other owner of those numbers runs again). So nothing
-//! here is public outside the crate but the test switch [`fs::use_openat_fallback_only`].
+//! here is public outside the crate but [`args::from_c_main`] (for the binary's `main`) and the
+//! test switch [`fs::use_openat_fallback_only`].
 //!
+//! * [`args`]: the arguments from the C `main`'s `argc`/`argv`.
 //! * [`fs`]: descriptors and the file system (directory opens that never follow a symlink,
 //!   permission changes through a descriptor, the unnamed file, a socket write without SIGPIPE).
 //! * `signal`: signal dispositions and masks for any signal number, real-time ones included
@@ -22,6 +24,7 @@
 //!   child before `exec`.
 //! * `process`: `fork` while single-threaded, `_exit`, pidfds, closing every other descriptor.
 
+pub mod args;
 pub mod fs;
 pub(crate) mod process;
 pub(crate) mod signal;
