@@ -260,22 +260,24 @@ impl Forked {
     fn reap_within(&self, limit: Duration) {
         let deadline = Instant::now() + limit;
         loop {
-            match waitpid(self.pid, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) => {}
-                Err(Errno::EINTR) => continue,
-                // Reaped, or not ours to reap any more (ECHILD): either way, done.
-                _ => return,
-            }
+            // Wait first, reap after: the guardian has rarely exited yet when this starts, so
+            // a `waitpid(WNOHANG)` up front would be a wasted system call on every run.
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return;
-            }
             match &self.pidfd {
                 Some(fd) => {
                     let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
                     let _ = poll(&mut fds, poll_timeout(left));
                 }
                 None => std::thread::sleep(left.min(Duration::from_millis(1))),
+            }
+            match waitpid(self.pid, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) => {}
+                Err(Errno::EINTR) => continue,
+                // Reaped, or not ours to reap any more (ECHILD): either way, done.
+                _ => return,
+            }
+            if Instant::now() >= deadline {
+                return;
             }
         }
     }
