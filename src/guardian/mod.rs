@@ -61,10 +61,13 @@
 //! give a fresh image too, but cost a second start-up of rtmp (about 0.2 ms more per `--exec`
 //! run, measured in the README) for nothing rtmp needs. The guardian
 //!
+//! * starts with every signal blocked (rtmp blocks them across the `fork`), so nothing can
+//!   end it or run one of rtmp's inherited handlers in it during its start-up; once it has
+//!   answered, it ignores every signal whose default action would end or stop it (all but
+//!   SIGKILL, SIGSTOP and the synchronous faults), resets the others, and unblocks them all;
+//!   a signal that arrived meanwhile is then discarded;
 //! * calls `setsid` (above): its own session, so no controlling terminal, and a signal to
 //!   rtmp's process group (Ctrl-C, `kill -9 -PGID`) does not reach it;
-//! * ignores SIGINT, SIGHUP, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2 and SIGPIPE and resets SIGCHLD,
-//!   so none of rtmp's inherited signal handlers can run in it;
 //! * puts its end of a `socketpair` on stdin, `/dev/null` on stdout and stderr, the pinned
 //!   parent on descriptor 3, closes every other descriptor (rtmp's end included), creates the
 //!   path, and moves to `/`: it writes nothing anywhere and pins no mount.
@@ -110,6 +113,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{SigSet, SigmaskHow};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{self, ForkResult, Pid};
 
@@ -172,7 +176,19 @@ impl Guardian {
         // Only rtmp's end: every read and write of rtmp's on it is bounded by construction.
         ours.set_nonblocking(true).map_err(StartError::Guardian)?;
         let theirs = OwnedFd::from(theirs);
-        match process::fork_single_threaded().map_err(StartError::Guardian)? {
+        // Every signal is blocked across the fork, so the guardian starts with all of them
+        // blocked: none can end it or run one of rtmp's handlers in it before it has replaced
+        // them (`serve`). rtmp has its own mask back right after; a signal sent to rtmp in
+        // between is only delayed, never lost.
+        let mask = SigSet::all()
+            .thread_swap_mask(SigmaskHow::SIG_SETMASK)
+            .map_err(|e| StartError::Guardian(e.into()))?;
+        let forked = process::fork_single_threaded();
+        if !matches!(forked, Ok(ForkResult::Child)) {
+            // Cannot fail: the mask is one `thread_swap_mask` just returned.
+            let _ = mask.thread_set_mask();
+        }
+        match forked.map_err(StartError::Guardian)? {
             ForkResult::Child => serve::run_guardian(theirs, ours.into(), dir, plan, kind),
             ForkResult::Parent { child } => {
                 drop(theirs);

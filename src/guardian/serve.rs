@@ -5,10 +5,11 @@
 //! it ends with `_exit` ([`crate::sys::process::exit_now`]). rtmp is single-threaded when it
 //! forks, so this side may allocate and read files.
 //!
-//! Order (the module doc of [`super`] says why): `setsid`; signals; descriptors laid out;
-//! the creation, relative to the pinned parent, with rtmp's current directory still in place
-//! (a relative template's absolute name is built from it, as [`crate::create::create`] does);
-//! `chdir("/")`; the one reply; then the watch.
+//! Order (the module doc of [`super`] says why), every signal blocked until the reply is
+//! out: `setsid`; descriptors laid out; the creation, relative to the pinned parent, with
+//! rtmp's current directory still in place (a relative template's absolute name is built from
+//! it, as [`crate::create::create`] does); `chdir("/")`; the one reply; the signals ignored
+//! and unblocked; then the watch.
 //!
 //! Descriptor layout once set up: 0 is the guardian's end of the socket, 1 and 2 are
 //! `/dev/null`, [`PARENT_FD`] is the pinned parent directory of the path, and nothing else is
@@ -24,7 +25,7 @@ use nix::errno::Errno;
 use nix::fcntl::{self, OFlag};
 use nix::libc;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::kill;
+use nix::sys::signal::{SigSet, kill};
 use nix::sys::stat::Mode;
 use nix::unistd::{self, Pid};
 
@@ -41,16 +42,23 @@ use crate::template::Plan;
 /// finds it can tell what it is.
 pub const NAME: &CStr = c"rtmp-guardian";
 
-/// Signals the guardian ignores, from right after `fork`: none of rtmp's inherited handlers
-/// may run in it, and a signal meant for rtmp must not end it.
-const IGNORED: &[i32] = &[
-    libc::SIGINT,
-    libc::SIGHUP,
-    libc::SIGTERM,
-    libc::SIGQUIT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGPIPE,
+/// Signals the guardian leaves at their default action: the synchronous faults (a real fault
+/// must not loop), the ones it cannot catch, and the ones whose default harms nothing.
+/// Every other signal (`SIGTERM`, `SIGALRM`, `SIGTSTP`, the real-time ones...) it ignores:
+/// nothing but SIGKILL may end it, and nothing but SIGSTOP stop it.
+const LEFT_DEFAULT: &[i32] = &[
+    libc::SIGKILL,
+    libc::SIGSTOP,
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
+    libc::SIGTRAP,
+    libc::SIGSYS,
+    libc::SIGCHLD,
+    libc::SIGCONT,
+    libc::SIGWINCH,
+    libc::SIGURG,
 ];
 
 /// The guardian's descriptor for the pinned parent directory of the path.
@@ -115,7 +123,26 @@ fn create_and_serve(layout: &Layout, plan: &Plan, kind: Kind) -> Outcome {
     if let Some(reply) = protocol::created_message(created.absolute.as_os_str().as_bytes()) {
         let _ = fs::send_all(layout.socket.as_raw_fd(), &reply);
     }
+    ignore_signals();
     serve(layout, name_of(&created).as_deref())
+}
+
+/// Replaces rtmp's dispositions (see [`LEFT_DEFAULT`]) and unblocks every signal: until here
+/// all were blocked (module doc of [`super`]). Done after the reply, so these sixty-odd
+/// `sigaction`s are not on the path rtmp waits on; a signal that arrived during the start-up
+/// was pending, and is discarded now if it is one the guardian ignores.
+fn ignore_signals() {
+    for sig in 1..=libc::SIGRTMAX() {
+        let disposition = if LEFT_DEFAULT.contains(&sig) {
+            Disposition::Default
+        } else {
+            Disposition::Ignore
+        };
+        // SIGKILL and SIGSTOP refuse, and so does glibc for its two reserved real-time
+        // signals (32, 33): those stay as they are, which is what is wanted.
+        let _ = signal::set_disposition(sig, disposition);
+    }
+    let _ = SigSet::empty().thread_set_mask();
 }
 
 /// The entry of the pinned parent that `created` is (its final component).
@@ -137,10 +164,6 @@ fn become_guardian(
         return Err((socket, e));
     }
     process::set_process_name(NAME);
-    for &sig in IGNORED {
-        let _ = signal::set_disposition(sig, Disposition::Ignore);
-    }
-    let _ = signal::set_disposition(libc::SIGCHLD, Disposition::Default);
     // rtmp's end of the socket: the guardian must not hold it (it waits for its EOF), and
     // closing it first leaves one more descriptor for /dev/null.
     drop(rtmp_end);

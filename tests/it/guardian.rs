@@ -374,3 +374,70 @@ fn descriptor_limit_means_no_guardian_and_nothing_created() {
     }
     assert!(saw_guardian_failure, "no limit made the guardian fail");
 }
+
+/// Nothing but SIGKILL ends the guardian and nothing but SIGSTOP stops it: every other signal
+/// whose default would (TERM, ALRM, PWR, TSTP, the real-time ones...) is ignored, none is left
+/// blocked, and the run still ends normally.
+#[test]
+fn guardian_ignores_every_signal_that_would_end_or_stop_it() {
+    use nix::libc;
+    let env = TestEnv::new();
+    let (mut rtmp, hs, path) = start_holding(&env);
+    let guardians = guardians_under(env.root());
+    assert_eq!(guardians.len(), 1, "one guardian per run");
+    let g = guardians[0];
+    let status = |field: &str| -> u64 {
+        let text = fs::read_to_string(format!("/proc/{g}/status")).expect("status");
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .expect("field");
+        u64::from_str_radix(line.trim(), 16).expect("hex mask")
+    };
+    assert_eq!(status("SigBlk:"), 0, "the guardian leaves nothing blocked");
+    let ignored = status("SigIgn:");
+    let signals = [
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGTERM,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGALRM,
+        libc::SIGPWR,
+        libc::SIGVTALRM,
+        libc::SIGPROF,
+        libc::SIGXCPU,
+        libc::SIGXFSZ,
+        libc::SIGIO,
+        libc::SIGSTKFLT,
+        libc::SIGPIPE,
+        libc::SIGTSTP,
+        libc::SIGTTIN,
+        libc::SIGTTOU,
+        libc::SIGRTMIN(),
+        libc::SIGRTMAX(),
+    ];
+    for sig in signals {
+        assert_ne!(ignored & (1 << (sig - 1)), 0, "signal {sig} is not ignored");
+        // Raw: nix's `Signal` cannot name the real-time ones.
+        // SAFETY: kill has no memory-safety preconditions.
+        let rc = unsafe { libc::kill(g, sig) };
+        assert_eq!(rc, 0, "kill -{sig} {g}");
+    }
+    holds_for(Duration::from_millis(200), "the guardian to stay", || {
+        stat_field(g, 4) == Some(i64::from(pid_of(&rtmp).as_raw()))
+            && fs::read_to_string(format!("/proc/{g}/stat")).is_ok_and(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('S'))
+            })
+    });
+    hs.go();
+    let status = rtmp.wait().expect("wait rtmp");
+    assert!(status.success(), "{status}");
+    assert!(!path.exists());
+    wait_until("the guardian to exit", || {
+        guardians_under(env.root()).is_empty()
+    });
+}
