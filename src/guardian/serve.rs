@@ -6,10 +6,10 @@
 //! forks, so this side may allocate and read files.
 //!
 //! Order (the module doc of [`super`] says why), every signal blocked until the reply is
-//! out: `setsid`; descriptors laid out; the creation, relative to the pinned parent, with
-//! rtmp's current directory still in place (a relative template's absolute name is built from
-//! it, as [`crate::create::create`] does); `chdir("/")`; the one reply; the signals ignored
-//! and unblocked; then the watch.
+//! out: the name, `setsid`; descriptors laid out; the creation, relative to the pinned
+//! parent, with rtmp's current directory still in place (a relative template's absolute name
+//! is built from it, as [`crate::create::create`] does); `chdir("/")`; the one reply; the
+//! signals ignored and unblocked; then the watch.
 //!
 //! Descriptor layout once set up: 0 is the guardian's end of the socket, 1 and 2 are
 //! `/dev/null`, [`PARENT_FD`] is the pinned parent directory of the path, and nothing else is
@@ -157,13 +157,15 @@ fn become_guardian(
     rtmp_end: OwnedFd,
     parent: BorrowedFd<'_>,
 ) -> Result<Layout, (OwnedFd, Errno)> {
-    // Its own session first: no controlling terminal, and a signal to rtmp's process group
+    // Named first, so that `ps` (and a test that tells the command from the guardian by name)
+    // sees what it is as early as possible.
+    process::set_process_name(NAME);
+    // Then its own session: no controlling terminal, and a signal to rtmp's process group
     // (Ctrl-C, `kill -9 -PGID`) does not reach it. The creation comes only after this, so a
     // group kill that also kills the guardian finds nothing created yet.
     if let Err(e) = unistd::setsid() {
         return Err((socket, e));
     }
-    process::set_process_name(NAME);
     // rtmp's end of the socket: the guardian must not hold it (it waits for its EOF), and
     // closing it first leaves one more descriptor for /dev/null.
     drop(rtmp_end);
