@@ -680,6 +680,59 @@ fn stopped_guardian_does_not_hang_rtmp() {
     send(guardians[0], libc::SIGCONT);
 }
 
+/// The guardian does not answer: strace holds its creation (`mkdirat`, on entry) for 12 s,
+/// longer than rtmp waits (10 s). rtmp must give up on its own: one line, 125, the command not
+/// run; and the guardian, let go afterwards, creates its name, finds rtmp gone (end-of-file, no
+/// command announced) and removes it, so nothing is left. This is the one test that waits for
+/// the bound itself, so it takes about 12 s.
+#[test]
+fn guardian_that_does_not_answer_means_125_and_nothing_left() {
+    let Some(strace) = support::strace() else {
+        return;
+    };
+    let run = Run::new();
+    let ran = run.aux("ran");
+    let mut cmd = run.command(&strace);
+    cmd.args([
+        "-qq",
+        "-f",
+        "-o",
+        "/dev/null",
+        "-e",
+        "inject=mkdirat:delay_enter=12000000",
+    ])
+    .arg(support::rtmp_bin())
+    .args(["-d", "--exec", "touch"])
+    .arg(&ran);
+    let started = Instant::now();
+    let mut outer = cmd.spawn().expect("spawn strace");
+    let rtmp = wait_for(DEADLINE, || run.rtmp_under(outer.id()).is_some())
+        .then(|| run.rtmp_under(outer.id()))
+        .flatten()
+        .expect("rtmp's pid");
+    // rtmp gives up after 10 s; strace ends once the held guardian has finished too.
+    let ended = wait_for(Duration::from_secs(30), || {
+        outer.try_wait().ok().flatten().is_some()
+    });
+    let status = outer.wait().expect("wait strace");
+    assert!(ended, "rtmp {rtmp} or its guardian hung");
+    let stderr = run.stderr();
+    assert_eq!(
+        stderr, "rtmp: cannot start the guardian: it did not answer within 10 s\n",
+        "({status})"
+    );
+    assert_eq!(status.code(), Some(125), "{status}");
+    assert!(!ran.exists(), "the command ran without a guardian");
+    assert!(
+        started.elapsed() >= Duration::from_secs(10),
+        "rtmp gave up before its bound"
+    );
+    let clean = wait_for(DEADLINE, || {
+        run.created().is_empty() && run.processes().is_empty()
+    });
+    assert!(clean, "left {:?} {:?}", run.created(), run.processes());
+}
+
 // ------------------------------------------------------------------ messages
 
 /// rtmp's own fork of the command (its second `clone`) fails with EAGAIN: that is rtmp's
