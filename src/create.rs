@@ -12,14 +12,18 @@
 //! symlink) and mode 0600, directories with mode 0700; the umask can only remove bits. Nothing is
 //! left behind on failure: the only thing this module creates is the final name.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 
 use nix::errno::Errno;
+use nix::fcntl::{self, OFlag};
+use nix::libc::PATH_MAX;
+use nix::sys::stat::{self, Mode};
 use std::path::{Path, PathBuf};
 
 use crate::errors::os_error_text;
@@ -114,11 +118,66 @@ pub fn create(plan: &Plan, kind: Kind, dry_run: bool) -> Result<Created, CreateE
             Kind::Directory => make_in(plan, kind, create_dir),
         }
     }?;
-    Ok(Created {
-        absolute: absolute(Path::new(&path)),
-        path,
-        kind,
-    })
+    Ok(Created::from_planned(kind, path))
+}
+
+impl Created {
+    /// The [`Created`] for `path`, a name made from a plan and given as planned (relative when
+    /// the plan is): its absolute form is worked out against the current directory. The
+    /// `--exec` guardian sends back the name it made this way, and rtmp, whose current directory
+    /// is the one the guardian created in, rebuilds the rest here.
+    pub fn from_planned(kind: Kind, path: OsString) -> Created {
+        Created {
+            absolute: absolute(Path::new(&path)),
+            path,
+            kind,
+        }
+    }
+}
+
+/// Creates `plan` as a `kind` in the directory open as `dir` (`plan.dir`, opened by the
+/// caller): the same names, retries and errors as [`create`], but each attempt is a
+/// `mkdirat`/`openat(O_CREAT|O_EXCL)` relative to `dir`, so the entry lands in that directory
+/// inode whatever happens to the path meanwhile. The `--exec` guardian runs it
+/// ([`crate::guardian`]): only the process that made the attempts knows for sure which name
+/// is its own, and which ones (`EEXIST`) belonged to someone else.
+///
+/// Output: the created name, as [`create`] gives it; a file is closed again (nothing keeps it
+/// open, as with [`create`]).
+///
+/// # Errors
+/// [`CreateError`] with the OS error, GNU's message. A name of `PATH_MAX` bytes or more fails
+/// with `ENAMETOOLONG`, as the `mkdir(path)` of [`create`] would.
+pub fn create_at(plan: &Plan, kind: Kind, dir: BorrowedFd<'_>) -> Result<Created, CreateError> {
+    // The entry's name in `dir`: the last component of the planned path, trailing slashes of
+    // the suffix included (`openat("x/", O_CREAT)` is EISDIR, as `open` of the path is).
+    let name_len = plan.prefix.len() + plan.x_count + plan.suffix.len();
+    let at = |path: &Path| -> io::Result<PathBuf> {
+        let bytes = path.as_os_str().as_bytes();
+        if bytes.len() >= usize::try_from(PATH_MAX).unwrap_or(usize::MAX) {
+            return Err(io::Error::from(Errno::ENAMETOOLONG));
+        }
+        let name = bytes.get(bytes.len().saturating_sub(name_len)..);
+        // Never short: the planned path ends with the name.
+        let name = name.ok_or_else(|| io::Error::from(Errno::EINVAL))?;
+        Ok(PathBuf::from(OsStr::from_bytes(name)))
+    };
+    let (path, ()) = match kind {
+        Kind::File => make_in(plan, kind, |path| {
+            let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC;
+            let file = fcntl::openat(dir, &at(path)?, flags, Mode::from_bits_truncate(0o600))?;
+            drop(file);
+            Ok(())
+        }),
+        Kind::Directory => make_in(plan, kind, |path| {
+            Ok(stat::mkdirat(
+                dir,
+                &at(path)?,
+                Mode::from_bits_truncate(0o700),
+            )?)
+        }),
+    }?;
+    Ok(Created::from_planned(kind, path))
 }
 
 /// `path` made absolute against the current directory, without its `.` steps (`..` stays, as

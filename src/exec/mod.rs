@@ -6,11 +6,12 @@
 //! * `command`: `{}` substitution and the command's spec.
 //!
 //! Order matters for "nothing left behind": signal handling is installed before the path
-//! exists, a signal that arrives before the child starts removes the path and ends rtmp with
-//! that signal, the guardian is started before the command, and every way out after creation
-//! goes through `finish`, which removes the path (unless `--keep`, `RTMP_KEEP` or
-//! `--keep-on-failure` applies). The one exception is a failed `waitpid`: the child may still
-//! run, so the path is kept and named. rtmp writes nothing to stdout in this mode.
+//! exists, the guardian is started before the path exists and creates it (no guardian, no
+//! path: 125), a signal that arrives before the child starts removes the path and ends rtmp
+//! with that signal, and every way out after creation goes through `finish`, which removes
+//! the path (unless `--keep`, `RTMP_KEEP` or `--keep-on-failure` applies). The one exception is
+//! a failed `waitpid`: the child may still run, so the path is kept and named. rtmp writes
+//! nothing to stdout in this mode.
 //!
 //! Messages name paths and commands quoted as GNU quotes them (`crate::quote`, as mktemp mode
 //! and GNU `env` do): one line, every byte shown or escaped, never a lossy conversion; and
@@ -25,7 +26,6 @@ use std::io;
 
 use crate::errors::os_error_text;
 use crate::exit::Outcome;
-use crate::guardian::Guardian;
 use crate::output::warn;
 use crate::quote::quote;
 use crate::request::{Exec, Request};
@@ -48,8 +48,11 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
             return Outcome::ExecFailed;
         }
     };
-    let target = match make_target(request, exec, env_tmpdir) {
-        Ok(t) => t,
+    // `guardian` is dropped (dismissed and reaped) only when this function returns, after
+    // `finish`: until then a `kill -9` of rtmp still gets the path removed once the child is
+    // gone.
+    let (target, guardian) = match make_target(request, exec, env_tmpdir) {
+        Ok(made) => made,
         Err(e) => {
             if e.is_reported(request.quiet) {
                 warn(&e.to_string());
@@ -64,9 +67,6 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
         }
         return Outcome::Signaled(sig);
     }
-    // Dropped (dismissed and reaped) only when this function returns, after `finish`: from
-    // here on a `kill -9` of rtmp still gets the path removed once the child is gone.
-    let guardian = start_guardian(&target);
     let spec = child_spec(exec, &target, guardian.as_ref());
     // For the message if it cannot run: the name after `{}` was replaced, as it was tried.
     let program = spec.command.get_program().to_owned();
@@ -117,18 +117,6 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
             }
         }
     }
-}
-
-/// Starts the guardian for a named path. An anonymous file has no name to remove, so it needs
-/// none; a guardian that cannot start is reported, and rtmp runs without it (it only matters
-/// if rtmp is killed).
-fn start_guardian(target: &Target) -> Option<Guardian> {
-    let Target::Named(_, pinned) = target else {
-        return None;
-    };
-    Guardian::start(pinned)
-        .map_err(|e| warn(&format!("cannot start the guardian: {}", os_error_text(&e))))
-        .ok()
 }
 
 /// The path could not be removed: `failed to remove 'PATH': <OS text>`.

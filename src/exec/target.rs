@@ -1,17 +1,27 @@
-//! What `--exec` makes for the command: a named path pinned to its parent directory, or an
-//! unnamed file (`--anonymous`).
+//! What `--exec` makes for the command: a named path pinned to its parent directory and
+//! created by the guardian, or an unnamed file (`--anonymous`).
 //!
-//! Invariant: a named path is pinned before any child process exists, so the removal happens
-//! in the directory it was created in whatever the child does to the directories above it; if
-//! pinning fails, the fresh path is removed again before the error is returned.
+//! Invariant: a named path exists only together with a guardian that created it and removes it
+//! if rtmp dies (docs/design/process-tree.md, section 3): the directory is opened first, the
+//! guardian forked next, and the guardian creates the name relative to that descriptor, which
+//! stays rtmp's pinned parent too, so rtmp and the guardian remove the same entry of the same
+//! directory inode whatever the child does to the directories above it. No guardian, no path:
+//! if it cannot start, nothing is created. An anonymous file has no name to remove, so it has
+//! no guardian.
 
-use std::ffi::OsStr;
+use std::ffi::{CStr, CString, OsStr};
 use std::fmt;
-use std::os::fd::OwnedFd;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
-use crate::cleanup::Pinned;
-use crate::create::{CreateError, Created, create, create_anonymous};
+use crate::cleanup::remove_entry;
+use crate::create::{CreateError, Created, create_anonymous};
+use crate::errors::os_error_text;
+use crate::guardian::{Guardian, StartError};
 use crate::request::{Exec, Request};
+use crate::sys::fs::open_anchor;
 use crate::template::TemplateError;
 
 /// What `--exec` made for the child.
@@ -22,20 +32,50 @@ pub(super) enum Target {
     Anonymous(OwnedFd),
 }
 
+/// A created path, pinned to the directory it was created in: the `O_PATH` descriptor rtmp
+/// opened before the guardian created the entry in it, and the entry's name.
+pub(super) struct Pinned {
+    parent: OwnedFd,
+    name: CString,
+}
+
+impl Pinned {
+    /// Removes the entry as [`crate::cleanup::remove_created`] describes.
+    ///
+    /// # Errors
+    /// As [`crate::cleanup::remove_created`].
+    pub(super) fn remove(&self) -> io::Result<()> {
+        remove_entry(self.parent.as_fd(), &self.name)
+    }
+
+    /// The directory the entry was created in.
+    pub(super) fn parent(&self) -> BorrowedFd<'_> {
+        self.parent.as_fd()
+    }
+
+    /// The entry's name in [`Pinned::parent`].
+    pub(super) fn name(&self) -> &CStr {
+        &self.name
+    }
+}
+
 /// Why no target could be made.
 #[derive(Debug)]
 pub(super) enum TargetError {
     /// The template is invalid: reported even with `-q`, as in mktemp mode.
     Template(TemplateError),
-    /// Creation (or pinning) failed: reported unless `-q`.
+    /// Creation (or opening its directory) failed: reported unless `-q`.
     Create(CreateError),
+    /// The guardian could not be started: `cannot start the guardian: ...`, reported even
+    /// with `-q` (it is rtmp's failure, not the creation's).
+    Guardian(io::Error),
 }
 
 impl TargetError {
     /// Whether the error is printed; `-q` (`quiet`) hides creation failures only.
     pub(super) fn is_reported(&self, quiet: bool) -> bool {
         match self {
-            TargetError::Template(_) => true,
+            TargetError::Template(_) | TargetError::Guardian(_) => true,
             TargetError::Create(_) => !quiet,
         }
     }
@@ -46,33 +86,58 @@ impl fmt::Display for TargetError {
         match self {
             TargetError::Template(e) => e.fmt(f),
             TargetError::Create(e) => e.fmt(f),
+            TargetError::Guardian(e) => {
+                write!(f, "cannot start the guardian: {}", os_error_text(e))
+            }
         }
     }
 }
 
 impl std::error::Error for TargetError {}
 
-/// Plans the one template and creates it: a named path, pinned at once, or an anonymous file.
+/// Plans the one template and makes it: a named path, created by a fresh guardian (returned
+/// too: drop it only after the path is removed or kept), or an anonymous file.
 pub(super) fn make_target(
     request: &Request,
     exec: &Exec,
     env_tmpdir: Option<&OsStr>,
-) -> Result<Target, TargetError> {
+) -> Result<(Target, Option<Guardian>), TargetError> {
     let plan = request
         .plan(exec.template.as_deref(), env_tmpdir)
         .map_err(TargetError::Template)?;
-    let created = if exec.anonymous() {
-        create_anonymous(&plan).map(Target::Anonymous)
+    let kind = exec.kind();
+    if exec.anonymous() {
+        let file = create_anonymous(&plan).map_err(TargetError::Create)?;
+        return Ok((Target::Anonymous(file), None));
+    }
+    let fail = |e| TargetError::Create(CreateError::new(kind, &plan, e));
+    // Followed as a `mkdir` of the whole path would follow it (the directories above the
+    // path are trusted); its errors (ENOENT, ENOTDIR, EACCES, ELOOP...) are the creation's.
+    let dir = if plan.dir.is_empty() {
+        Path::new(".")
     } else {
-        create(&plan, exec.kind(), false).and_then(|created| match Pinned::new(&created.absolute) {
-            Ok(pinned) => Ok(Target::Named(created, pinned)),
-            Err(e) => {
-                let _ = created.remove_fresh();
-                Err(CreateError::new(exec.kind(), &plan, e))
-            }
-        })
+        Path::new(&plan.dir)
     };
-    created.map_err(TargetError::Create)
+    let parent = open_anchor(dir).map_err(fail)?;
+    let (guardian, created) =
+        Guardian::create(&plan, kind, parent.as_fd()).map_err(|e| match e {
+            StartError::Guardian(e) => TargetError::Guardian(e),
+            StartError::Create(e) => fail(e),
+        })?;
+    let Some(name) = created
+        .absolute
+        .file_name()
+        .and_then(|n| CString::new(n.as_bytes()).ok())
+    else {
+        // Cannot happen for a name tempfile made. rtmp could not remove it, so the guardian
+        // does (it sees end-of-file without a command), and the run fails.
+        guardian.abandon();
+        return Err(fail(io::Error::from_raw_os_error(nix::libc::EINVAL)));
+    };
+    Ok((
+        Target::Named(created, Pinned { parent, name }),
+        Some(guardian),
+    ))
 }
 
 #[cfg(test)]

@@ -2,27 +2,51 @@
 //!
 //! Two streams share one `socketpair`:
 //!
-//! * guardian → rtmp, once, right after the fork: [`READY`], or [`error_message`] (`E` and the
-//!   native-endian errno of the step that failed, 5 bytes). [`ReadyReply::parse`] reads it.
-//! * rtmp side → guardian: `P<pid>\n` ([`pid_message`]), written by the command's own process
-//!   between `fork` and `exec`; then [`DONE`], written by rtmp after its own cleanup.
-//!   [`Message::parse`] reads what arrived so far. End-of-file without `D` means rtmp died.
+//! | direction | when | bytes | meaning |
+//! | --- | --- | --- | --- |
+//! | guardian → rtmp | once, after `setsid` and the creation | `C`, length (`u32`, native-endian), the created name as planned (relative when the template is) | [`created_message`]: the guardian created this name and will remove it if rtmp dies |
+//! | guardian → rtmp | instead of `C` | `F`, errno (`i32`, native-endian) | [`failed_message`] with [`CREATE_FAILED`]: the creation failed (GNU's message names this errno); nothing exists |
+//! | guardian → rtmp | instead of `C` | `E`, errno | [`failed_message`] with [`SETUP_FAILED`]: becoming a guardian failed before anything was created |
+//! | command → guardian | between `fork` and `exec` | `P<pid>\n` | [`pid_message`]: the command's pid |
+//! | rtmp → guardian | after rtmp's own cleanup | `D` | [`DONE`]: exit, touching nothing |
+//!
+//! [`Reply::parse`] reads the guardian's one reply, [`Message::parse`] what the guardian
+//! received so far. End-of-file without `D` means rtmp died. A host-endian binary length is
+//! fine: both ends are the same binary, one a fork of the other.
 //!
 //! [`pid_message`] runs in the command's process before `exec`, so it is async-signal-safe:
 //! it formats into a fixed buffer and allocates nothing.
 
-/// The guardian is in its own session and will remove the path if rtmp dies.
-pub const READY: &[u8] = b"R";
-
 /// rtmp has finished with the path: the guardian exits at once, touching nothing.
 pub const DONE: &[u8] = b"D";
+
+/// First byte of a reply that says the creation failed.
+pub const CREATE_FAILED: u8 = b'F';
+
+/// First byte of a reply that says the guardian could not set itself up.
+pub const SETUP_FAILED: u8 = b'E';
+
+/// First byte of the reply that names the created path.
+const CREATED: u8 = b'C';
 
 /// The longest [`pid_message`]: `P`, up to 12 digits, `\n`, with room to spare.
 pub const PID_MESSAGE_MAX: usize = 16;
 
-/// `E` and the errno (native-endian) of the step of becoming a guardian that failed.
-pub fn error_message(errno: i32) -> [u8; 5] {
-    let mut msg = [b'E', 0, 0, 0, 0];
+/// `C`, the length and the bytes of `path` (the created name as planned: relative when the
+/// template is, so a current directory deeper than PATH_MAX still works). `None` if the
+/// length does not fit in a `u32` (no path does: the kernel refuses 4096 bytes and more).
+pub fn created_message(path: &[u8]) -> Option<Vec<u8>> {
+    let len = u32::try_from(path.len()).ok()?;
+    let mut msg = Vec::with_capacity(5 + path.len());
+    msg.push(CREATED);
+    msg.extend_from_slice(&len.to_ne_bytes());
+    msg.extend_from_slice(path);
+    Some(msg)
+}
+
+/// `kind` ([`CREATE_FAILED`] or [`SETUP_FAILED`]) and the errno, native-endian: 5 bytes.
+pub fn failed_message(kind: u8, errno: i32) -> [u8; 5] {
+    let mut msg = [kind, 0, 0, 0, 0];
     msg[1..].copy_from_slice(&errno.to_ne_bytes());
     msg
 }
@@ -48,24 +72,44 @@ pub fn pid_message(pid: i32, buf: &mut [u8; PID_MESSAGE_MAX]) -> usize {
     n + 2
 }
 
-/// The guardian's first word, as far as it has arrived.
+/// The guardian's one reply, as far as it has arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadyReply {
-    /// [`READY`].
-    Ready,
-    /// [`error_message`]: becoming a guardian failed with this errno.
-    Failed(i32),
+pub enum Reply<'a> {
+    /// [`created_message`]: the name the guardian created, as planned.
+    Created(&'a [u8]),
+    /// [`CREATE_FAILED`]: the creation failed with this errno.
+    CreateFailed(i32),
+    /// [`SETUP_FAILED`]: becoming a guardian failed with this errno.
+    SetupFailed(i32),
     /// Not complete yet.
     Incomplete,
+    /// Not a reply at all (cannot come from the guardian).
+    Invalid,
 }
 
-impl ReadyReply {
-    /// Reads the bytes received so far (at most 5 are ever needed).
-    pub fn parse(buf: &[u8]) -> ReadyReply {
-        match *buf {
-            [b'R', ..] => ReadyReply::Ready,
-            [b'E', a, b, c, d, ..] => ReadyReply::Failed(i32::from_ne_bytes([a, b, c, d])),
-            _ => ReadyReply::Incomplete,
+impl Reply<'_> {
+    /// Reads the bytes received so far.
+    pub fn parse(buf: &[u8]) -> Reply<'_> {
+        let Some((&kind, rest)) = buf.split_first() else {
+            return Reply::Incomplete;
+        };
+        if !matches!(kind, CREATED | CREATE_FAILED | SETUP_FAILED) {
+            return Reply::Invalid;
+        }
+        let Some((word, rest)) = rest.split_first_chunk::<4>() else {
+            return Reply::Incomplete;
+        };
+        match kind {
+            CREATE_FAILED => Reply::CreateFailed(i32::from_ne_bytes(*word)),
+            SETUP_FAILED => Reply::SetupFailed(i32::from_ne_bytes(*word)),
+            _ => {
+                let len = usize::try_from(u32::from_ne_bytes(*word)).unwrap_or(usize::MAX);
+                match rest.get(..len) {
+                    Some(path) if rest.len() == len => Reply::Created(path),
+                    Some(_) => Reply::Invalid,
+                    None => Reply::Incomplete,
+                }
+            }
         }
     }
 }
@@ -148,18 +192,30 @@ mod tests {
     }
 
     #[test]
-    fn ready_replies() {
-        let e = error_message(24);
-        let table: &[(&[u8], ReadyReply)] = &[
-            (b"", ReadyReply::Incomplete),
-            (READY, ReadyReply::Ready),
-            (b"E", ReadyReply::Incomplete),
-            (&e[..4], ReadyReply::Incomplete),
-            (&e, ReadyReply::Failed(24)),
-            (b"x", ReadyReply::Incomplete),
+    fn replies() {
+        let created = created_message(b"/tmp/tmp.a1B2c3").expect("fits");
+        let empty = created_message(b"").expect("fits");
+        let create_failed = failed_message(CREATE_FAILED, 17);
+        let setup_failed = failed_message(SETUP_FAILED, 24);
+        let mut trailing = created.clone();
+        trailing.push(b'x');
+        let table: &[(&[u8], Reply<'_>)] = &[
+            (b"", Reply::Incomplete),
+            (b"C", Reply::Incomplete),
+            (&created[..4], Reply::Incomplete),
+            (&created[..5], Reply::Incomplete),
+            (&created[..created.len() - 1], Reply::Incomplete),
+            (&created, Reply::Created(b"/tmp/tmp.a1B2c3")),
+            (&empty, Reply::Created(b"")),
+            (&trailing, Reply::Invalid),
+            (&create_failed[..4], Reply::Incomplete),
+            (&create_failed, Reply::CreateFailed(17)),
+            (&setup_failed, Reply::SetupFailed(24)),
+            (b"R", Reply::Invalid),
+            (b"x", Reply::Invalid),
         ];
         for &(bytes, want) in table {
-            assert_eq!(ReadyReply::parse(bytes), want, "{bytes:?}");
+            assert_eq!(Reply::parse(bytes), want, "{bytes:?}");
         }
     }
 }

@@ -1,46 +1,64 @@
-//! The forked side of the guardian: leave rtmp's session and signals behind, then watch.
+//! The forked side of the guardian: leave rtmp's session and signals behind, create the path,
+//! then watch.
 //!
-//! Runs in the process [`super::Guardian::start`] forks, which never returns into rtmp's code:
+//! Runs in the process [`super::Guardian::create`] forks, which never returns into rtmp's code:
 //! it ends with `_exit` ([`crate::sys::process::exit_now`]). rtmp is single-threaded when it
 //! forks, so this side may allocate and read files.
+//!
+//! Order (the module doc of [`super`] says why), every signal blocked until the reply is
+//! out: the name, `setsid`; descriptors laid out; the creation, relative to the pinned
+//! parent, with rtmp's current directory still in place; `chdir("/")`; the one reply (the name
+//! as planned, which rtmp makes absolute against the same current directory); the
+//! signals ignored and unblocked; then the watch.
 //!
 //! Descriptor layout once set up: 0 is the guardian's end of the socket, 1 and 2 are
 //! `/dev/null`, [`PARENT_FD`] is the pinned parent directory of the path, and nothing else is
 //! open (rtmp's end of the socket, signal-hook's pipe and whatever rtmp's caller left open are
 //! closed), so the guardian holds no pipe or terminal of anyone's open and pins no mount.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::fcntl::{self, OFlag};
 use nix::libc;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::kill;
+use nix::sys::signal::{SigSet, kill};
 use nix::sys::stat::Mode;
 use nix::unistd::{self, Pid};
 
 use super::protocol::{self, Message};
-use crate::cleanup::{Pinned, remove_entry};
+use crate::cleanup::remove_entry;
+use crate::create::{Created, create_at};
 use crate::exit::{Outcome, Termination};
+use crate::request::Kind;
 use crate::sys::signal::{self, Disposition};
 use crate::sys::{fs, process};
+use crate::template::Plan;
 
 /// The guardian's process name (`/proc/PID/comm`, what `ps` and `pgrep` show), so a user who
 /// finds it can tell what it is.
 pub const NAME: &CStr = c"rtmp-guardian";
 
-/// Signals the guardian ignores, from right after `fork`: none of rtmp's inherited handlers
-/// may run in it, and a signal meant for rtmp must not end it.
-const IGNORED: &[i32] = &[
-    libc::SIGINT,
-    libc::SIGHUP,
-    libc::SIGTERM,
-    libc::SIGQUIT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGPIPE,
+/// Signals the guardian leaves at their default action: the synchronous faults (a real fault
+/// must not loop), the ones it cannot catch, and the ones whose default harms nothing.
+/// Every other signal (`SIGTERM`, `SIGALRM`, `SIGTSTP`, the real-time ones...) it ignores:
+/// nothing but SIGKILL may end it, and nothing but SIGSTOP stop it.
+const LEFT_DEFAULT: &[i32] = &[
+    libc::SIGKILL,
+    libc::SIGSTOP,
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
+    libc::SIGTRAP,
+    libc::SIGSYS,
+    libc::SIGCHLD,
+    libc::SIGCONT,
+    libc::SIGWINCH,
+    libc::SIGURG,
 ];
 
 /// The guardian's descriptor for the pinned parent directory of the path.
@@ -57,14 +75,22 @@ struct Layout {
     _null_out: (OwnedFd, OwnedFd),
 }
 
-/// The whole life of the forked guardian: set up, tell rtmp (ready or why not), serve, exit.
-pub(super) fn run_guardian(socket: OwnedFd, rtmp_end: OwnedFd, pinned: &Pinned) -> ! {
+/// The whole life of the forked guardian: set up, create, tell rtmp (the name, or why not),
+/// serve, exit.
+pub(super) fn run_guardian(
+    socket: OwnedFd,
+    rtmp_end: OwnedFd,
+    dir: BorrowedFd<'_>,
+    plan: &Plan,
+    kind: Kind,
+) -> ! {
     // Bound here, so its descriptors stay open until `exit_now` (which runs no destructor).
-    let layout = become_guardian(socket, rtmp_end, pinned.parent());
+    let layout = become_guardian(socket, rtmp_end, dir);
     let outcome = match &layout {
-        Ok(layout) => serve(layout, pinned.name()),
+        Ok(layout) => create_and_serve(layout, plan, kind),
         Err((socket, errno)) => {
-            let _ = fs::send_all(socket.as_raw_fd(), &protocol::error_message(*errno as i32));
+            let reply = protocol::failed_message(protocol::SETUP_FAILED, *errno as i32);
+            let _ = fs::send_all(socket.as_raw_fd(), &reply);
             Outcome::ExecFailed
         }
     };
@@ -78,25 +104,68 @@ pub(super) fn run_guardian(socket: OwnedFd, rtmp_end: OwnedFd, pinned: &Pinned) 
     }
 }
 
-/// Leaves rtmp's session and signals behind, lays out the descriptors (module doc) and says
-/// [`protocol::READY`]. On failure, returns a descriptor of the socket that is still open, to
-/// report the errno on.
+/// Creates the path, says so (or why not), and watches it ([`serve`]).
+fn create_and_serve(layout: &Layout, plan: &Plan, kind: Kind) -> Outcome {
+    let created = create_at(plan, kind, layout.parent.as_fd());
+    // The creation is done: the current directory (a relative template's base) is no longer
+    // needed, and holding it could keep a file system busy.
+    let _ = unistd::chdir(c"/");
+    let created = match created {
+        Ok(created) => created,
+        Err(e) => {
+            let errno = e.io_error().raw_os_error().unwrap_or(libc::EIO);
+            let reply = protocol::failed_message(protocol::CREATE_FAILED, errno);
+            let _ = fs::send_all(layout.socket.as_raw_fd(), &reply);
+            return Outcome::ExecFailed;
+        }
+    };
+    // A send that fails means rtmp is gone: `serve` then reads end-of-file and removes.
+    if let Some(reply) = protocol::created_message(created.path.as_bytes()) {
+        let _ = fs::send_all(layout.socket.as_raw_fd(), &reply);
+    }
+    ignore_signals();
+    serve(layout, name_of(&created).as_deref())
+}
+
+/// Replaces rtmp's dispositions (see [`LEFT_DEFAULT`]) and unblocks every signal: until here
+/// all were blocked (module doc of [`super`]). Done after the reply, so these sixty-odd
+/// `sigaction`s are not on the path rtmp waits on; a signal that arrived during the start-up
+/// was pending, and is discarded now if it is one the guardian ignores.
+fn ignore_signals() {
+    for sig in 1..=libc::SIGRTMAX() {
+        let disposition = if LEFT_DEFAULT.contains(&sig) {
+            Disposition::Default
+        } else {
+            Disposition::Ignore
+        };
+        // SIGKILL and SIGSTOP refuse, and so does glibc for its two reserved real-time
+        // signals (32, 33): those stay as they are, which is what is wanted.
+        let _ = signal::set_disposition(sig, disposition);
+    }
+    let _ = SigSet::empty().thread_set_mask();
+}
+
+/// The entry of the pinned parent that `created` is (its final component).
+fn name_of(created: &Created) -> Option<CString> {
+    CString::new(created.absolute.file_name()?.as_bytes()).ok()
+}
+
+/// Leaves rtmp's session and signals behind and lays out the descriptors (module doc). On
+/// failure, returns a descriptor of the socket that is still open, to report the errno on.
 fn become_guardian(
     socket: OwnedFd,
     rtmp_end: OwnedFd,
     parent: BorrowedFd<'_>,
 ) -> Result<Layout, (OwnedFd, Errno)> {
-    // Its own session: no controlling terminal, and a signal to rtmp's process group (Ctrl-C,
-    // `kill -9 -PGID`) does not reach it. Only then does it say "ready", so the command never
-    // runs before the guardian is out of rtmp's group.
+    // Named first, so that `ps` (and a test that tells the command from the guardian by name)
+    // sees what it is as early as possible.
+    process::set_process_name(NAME);
+    // Then its own session: no controlling terminal, and a signal to rtmp's process group
+    // (Ctrl-C, `kill -9 -PGID`) does not reach it. The creation comes only after this, so a
+    // group kill that also kills the guardian finds nothing created yet.
     if let Err(e) = unistd::setsid() {
         return Err((socket, e));
     }
-    process::set_process_name(NAME);
-    for &sig in IGNORED {
-        let _ = signal::set_disposition(sig, Disposition::Ignore);
-    }
-    let _ = signal::set_disposition(libc::SIGCHLD, Disposition::Default);
     // rtmp's end of the socket: the guardian must not hold it (it waits for its EOF), and
     // closing it first leaves one more descriptor for /dev/null.
     drop(rtmp_end);
@@ -112,7 +181,7 @@ fn become_guardian(
         Ok(null) => null,
         Err((_, e)) => return Err((socket, e)),
     };
-    // The pinned parent stays owned by rtmp's `Pinned`, which this process never drops.
+    // The pinned parent stays owned by rtmp's target, which this process never drops.
     let parent_high = if (0..=PARENT_FD).contains(&parent.as_raw_fd()) {
         match fs::dup_at_or_above(parent, PARENT_FD + 1) {
             Ok(fd) => Some(fd),
@@ -132,12 +201,10 @@ fn become_guardian(
         Ok(fds) => fds,
         Err(e) => return Err((socket, errno_of(&e))),
     };
-    let _ = unistd::chdir(c"/");
     // The copies above PARENT_FD are closed with every other descriptor there, by one
     // close_range; their owners are forgotten first, so none closes a number again.
     std::mem::forget((socket, null, parent_high));
     process::close_descriptors_from(PARENT_FD + 1);
-    let _ = fs::send_all(socket0.as_raw_fd(), protocol::READY);
     Ok(Layout {
         socket: socket0,
         parent: parent3,
@@ -163,8 +230,8 @@ fn errno_of(e: &std::io::Error) -> Errno {
 
 /// The guardian's work: read the socket until rtmp says [`protocol::DONE`] (return, touching
 /// nothing) or goes away (wait for the command, if one was announced, then remove the entry
-/// `name` of the pinned parent). Never panics, prints nothing.
-fn serve(layout: &Layout, name: &CStr) -> Outcome {
+/// `name` of the pinned parent, the one this process created). Never panics, prints nothing.
+fn serve(layout: &Layout, name: Option<&CStr>) -> Outcome {
     let mut watch: Option<Watch> = None;
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 64];
@@ -185,7 +252,9 @@ fn serve(layout: &Layout, name: &CStr) -> Outcome {
     if let Some(watch) = watch {
         watch.wait();
     }
-    let _ = remove_entry(layout.parent.as_fd(), name);
+    if let Some(name) = name {
+        let _ = remove_entry(layout.parent.as_fd(), name);
+    }
     Outcome::Success
 }
 

@@ -382,10 +382,12 @@ exit 0
 }
 
 /// README "Signals in `--exec` mode": "A signal that arrives after the path exists but before
-/// the child starts removes the path and ends rtmp with that signal." To hit that window deterministically, rtmp runs under strace, which
-/// holds it for 0.5 s right after its `mkdir` returns (`inject=mkdir:delay_exit`); the test sends
-/// SIGTERM to rtmp (not to strace) inside that pause. Skipped, with a message, without strace
-/// or where ptrace is not allowed.
+/// the child starts removes the path and ends rtmp with that signal." To hit that window
+/// deterministically, rtmp runs under strace, which holds the creation for 0.5 s right after
+/// its `mkdirat` returns (`inject=mkdir,mkdirat:delay_exit`; the guardian creates the path,
+/// relative to the pinned parent, while rtmp waits for its answer); the test sends SIGTERM to
+/// rtmp (not to strace) inside that pause. Skipped, with a message, without strace or where
+/// ptrace is not allowed.
 #[test]
 fn signal_before_the_child_starts_removes_the_path_and_ends_rtmp() {
     const STRACE: &str = "/usr/bin/strace";
@@ -398,14 +400,14 @@ fn signal_before_the_child_starts_removes_the_path_and_ends_rtmp() {
     let trace = aux_dir();
     let log = trace.path().join("strace.log");
     let mut cmd = env.command(STRACE);
-    cmd.args(["-qq", "-f", "-e", "trace=mkdir,execve", "-o"])
+    cmd.args(["-qq", "-f", "-e", "trace=mkdir,mkdirat,execve", "-o"])
         .arg(&log)
-        .args(["-e", "inject=mkdir:delay_exit=500000"])
+        .args(["-e", "inject=mkdir,mkdirat:delay_exit=500000"])
         .arg(rtmp_bin())
         .args(["-d", "--exec", "touch"])
         .arg(&ran);
     let mut strace = cmd.spawn().expect("spawn strace");
-    // rtmp's directory appears, then rtmp sits in the injected delay.
+    // rtmp's directory appears, then the guardian sits in the injected delay, rtmp waiting.
     let tmpdir = env.tmpdir();
     let created = || std::fs::read_dir(&tmpdir).expect("ls").next().is_some();
     let mut ended = None;

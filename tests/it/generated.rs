@@ -49,10 +49,12 @@ the directory where it was created (held open from creation on), without ever fo
 symbolic link and without entering a mount point. Directories that CMD made read\-only are
 made writable first. A path that CMD already removed is not an error.
 .PP
-If rtmp itself is killed with SIGKILL, a guardian process (\fBrtmp\-guardian\fR, forked at
-creation, in its own session, so a SIGKILL of rtmp's process group does not reach it) waits
-until CMD has exited and then removes the path. After a normal end the guardian exits without
-touching anything.
+If rtmp itself is killed with SIGKILL, a guardian process (\fBrtmp\-guardian\fR, forked
+before anything exists, in its own session, so a SIGKILL of rtmp's process group does not
+reach it) waits until CMD has exited and then removes the path. The guardian creates the path
+itself, so a SIGKILL at any moment leaves nothing, and it only ever removes what it created.
+If it cannot be started, rtmp creates nothing and exits 125. After a normal end the guardian
+exits without touching anything.
 .PP
 With \fB\-\-keep\fR (or RTMP_KEEP), and with \fB\-\-keep\-on\-failure\fR when CMD fails, the
 path stays and rtmp says \fBrtmp: kept 'PATH'\fR, unless CMD removed it. After a SIGKILL of

@@ -2,6 +2,11 @@
 //! "Nothing left behind: the guardian and `--anonymous`", man page CLEANUP); and `--anonymous`,
 //! a file that never has a name.
 //!
+//! The start-up order is: the guardian is forked before anything exists, leaves rtmp's session,
+//! and creates the path itself; without a guardian nothing is created (125). The SIGKILL
+//! windows of that order are held open with strace in `tests/it/process_tree.rs`; here are the
+//! guardian's steady-state behaviour, who creates the path, and the descriptor limit.
+//!
 //! The child announces itself through a [`Handshake`] and waits for the go-ahead; every wait
 //! polls against the one deadline, and how fast the guardian acts is measured against
 //! [`GUARDIAN_REACTS`].
@@ -277,4 +282,161 @@ fn anonymous_usage_errors_exit_125() {
         assert!(out.stdout.is_empty());
     }
     assert_eq!(fs::read_dir(env.tmpdir()).expect("ls").count(), 0);
+}
+
+/// The path is created by the guardian (a process in a session of its own), not by rtmp: the
+/// `mkdirat` of the trace comes from a process other than the one strace started.
+#[test]
+fn the_guardian_creates_the_path() {
+    const STRACE: &str = "/usr/bin/strace";
+    let env = TestEnv::new();
+    let log = env.path("trace");
+    let probe = std::process::Command::new(STRACE)
+        .args(["-qq", "-o", "/dev/null", "/bin/true"])
+        .stderr(Stdio::null())
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: {STRACE} is missing or cannot trace here");
+        return;
+    }
+    let mut cmd = env.command(STRACE);
+    cmd.args(["-qq", "-f", "-e", "trace=execve,mkdir,mkdirat,setsid", "-o"])
+        .arg(&log)
+        .arg(crate::support::rtmp_bin())
+        .args(["-d", "--exec", "true"]);
+    let out = cmd.output().expect("run strace");
+    assert!(out.status.success(), "{out:?}");
+    let trace = fs::read_to_string(&log).expect("trace");
+    let pid_of_line = |l: &str| l.split_whitespace().next().map(str::to_owned);
+    let rtmp = trace
+        .lines()
+        .find(|l| l.contains("execve(") && l.contains("rtmp"))
+        .and_then(pid_of_line)
+        .expect("rtmp's execve");
+    let creators: Vec<String> = trace
+        .lines()
+        .filter(|l| l.contains("mkdir") && l.ends_with("= 0"))
+        .filter_map(pid_of_line)
+        .collect();
+    let leaders: Vec<String> = trace
+        .lines()
+        .filter(|l| l.contains("setsid()") && !l.contains("= -1"))
+        .filter_map(pid_of_line)
+        .collect();
+    assert_eq!(creators.len(), 1, "one creation:\n{trace}");
+    assert_ne!(creators[0], rtmp, "rtmp created the path itself:\n{trace}");
+    assert_eq!(leaders, creators, "the creator is the guardian:\n{trace}");
+    assert_eq!(fs::read_dir(env.tmpdir()).expect("ls").count(), 0);
+}
+
+/// Under every descriptor limit from 3 up, rtmp either runs the command, or fails with one line
+/// and 125: the creation's own message, or `cannot start the guardian: Too many open files`
+/// (which some limit must give: the guardian's socket needs two more descriptors than the
+/// directory). Never is the command run without a guardian, and never is anything left.
+#[test]
+fn descriptor_limit_means_no_guardian_and_nothing_created() {
+    use nix::sys::resource::{Resource, setrlimit};
+    let env = TestEnv::new();
+    let mut saw_guardian_failure = false;
+    for limit in 3..24u64 {
+        let ran = env.path("ran");
+        let mut cmd = env.rtmp_cmd(["-d", "--exec", "touch"]);
+        cmd.arg(&ran);
+        // SAFETY: setrlimit is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(move || {
+                setrlimit(Resource::RLIMIT_NOFILE, limit, limit)?;
+                Ok(())
+            });
+        }
+        let out = cmd.output().expect("run rtmp");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let code = out.status.code();
+        if code == Some(0) {
+            assert!(
+                ran.exists() && stderr.is_empty(),
+                "limit {limit}: {stderr:?}"
+            );
+            fs::remove_file(&ran).expect("rm ran");
+        } else {
+            assert_eq!(code, Some(125), "limit {limit}: {stderr:?}");
+            assert!(!ran.exists(), "limit {limit}: ran without a guardian");
+            assert_eq!(stderr.lines().count(), 1, "limit {limit}: {stderr:?}");
+            saw_guardian_failure |=
+                stderr == "rtmp: cannot start the guardian: Too many open files\n";
+        }
+        assert_eq!(
+            fs::read_dir(env.tmpdir()).expect("ls").count(),
+            0,
+            "limit {limit}: left behind ({stderr:?})"
+        );
+    }
+    assert!(saw_guardian_failure, "no limit made the guardian fail");
+}
+
+/// Nothing but SIGKILL ends the guardian and nothing but SIGSTOP stops it: every other signal
+/// whose default would (TERM, ALRM, PWR, TSTP, the real-time ones...) is ignored, none is left
+/// blocked, and the run still ends normally.
+#[test]
+fn guardian_ignores_every_signal_that_would_end_or_stop_it() {
+    use nix::libc;
+    let env = TestEnv::new();
+    let (mut rtmp, hs, path) = start_holding(&env);
+    let guardians = guardians_under(env.root());
+    assert_eq!(guardians.len(), 1, "one guardian per run");
+    let g = guardians[0];
+    let status = |field: &str| -> u64 {
+        let text = fs::read_to_string(format!("/proc/{g}/status")).expect("status");
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .expect("field");
+        u64::from_str_radix(line.trim(), 16).expect("hex mask")
+    };
+    assert_eq!(status("SigBlk:"), 0, "the guardian leaves nothing blocked");
+    let ignored = status("SigIgn:");
+    let signals = [
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGTERM,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGALRM,
+        libc::SIGPWR,
+        libc::SIGVTALRM,
+        libc::SIGPROF,
+        libc::SIGXCPU,
+        libc::SIGXFSZ,
+        libc::SIGIO,
+        libc::SIGSTKFLT,
+        libc::SIGPIPE,
+        libc::SIGTSTP,
+        libc::SIGTTIN,
+        libc::SIGTTOU,
+        libc::SIGRTMIN(),
+        libc::SIGRTMAX(),
+    ];
+    for sig in signals {
+        assert_ne!(ignored & (1 << (sig - 1)), 0, "signal {sig} is not ignored");
+        // Raw: nix's `Signal` cannot name the real-time ones.
+        // SAFETY: kill has no memory-safety preconditions.
+        let rc = unsafe { libc::kill(g, sig) };
+        assert_eq!(rc, 0, "kill -{sig} {g}");
+    }
+    holds_for(Duration::from_millis(200), "the guardian to stay", || {
+        stat_field(g, 4) == Some(i64::from(pid_of(&rtmp).as_raw()))
+            && fs::read_to_string(format!("/proc/{g}/stat")).is_ok_and(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('S'))
+            })
+    });
+    hs.go();
+    let status = rtmp.wait().expect("wait rtmp");
+    assert!(status.success(), "{status}");
+    assert!(!path.exists());
+    wait_until("the guardian to exit", || {
+        guardians_under(env.root()).is_empty()
+    });
 }

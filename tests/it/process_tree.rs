@@ -266,9 +266,10 @@ while :; do sleep 0.01; done"#;
 
 // ------------------------------------------------------------------ repro 3: start-up window
 
-/// rtmp is held by strace for 0.5 s right after its `mkdir` returns, and killed with SIGKILL
-/// (its pid, or its whole process group) inside the pause. Once everything has ended, no path
-/// may be left.
+/// The creation is held by strace for 0.5 s right after its `mkdirat` returns (the guardian
+/// makes it, relative to the pinned parent; `mkdir` too, for a creation by path), and rtmp is
+/// killed with SIGKILL (its pid, or its whole process group) inside the pause. Once everything
+/// has ended, no path may be left.
 fn sigkill_right_after_creation(group: bool) {
     let Some(strace) = support::strace() else {
         return;
@@ -281,7 +282,7 @@ fn sigkill_right_after_creation(group: bool) {
         "-o",
         "/dev/null",
         "-e",
-        "inject=mkdir:delay_exit=500000",
+        "inject=mkdir,mkdirat:delay_exit=500000",
     ])
     .arg(support::rtmp_bin())
     .args(["-d", "--exec", "true"]);
@@ -308,13 +309,11 @@ fn sigkill_right_after_creation(group: bool) {
 }
 
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn sigkill_during_start_up_leaves_nothing() {
     sigkill_right_after_creation(false);
 }
 
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn sigkill_of_the_group_during_start_up_leaves_nothing() {
     sigkill_right_after_creation(true);
 }
@@ -323,7 +322,6 @@ fn sigkill_of_the_group_during_start_up_leaves_nothing() {
 /// SIGKILL of the whole process group inside the pause must leave nothing behind (today the
 /// directory already exists then, and the guardian is still in rtmp's group).
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn sigkill_of_the_group_while_the_guardian_starts_leaves_nothing() {
     let Some(strace) = support::strace() else {
         return;
@@ -359,6 +357,81 @@ fn sigkill_of_the_group_while_the_guardian_starts_leaves_nothing() {
         run.created(),
         run.processes()
     );
+}
+
+/// An `EEXIST` retry interrupted by SIGKILL: the guardian's first `mkdirat` is held on entry
+/// (strace); the test reads the name it is about to try (from `/proc/PID/syscall` and
+/// `/proc/PID/mem`) and creates that name itself first, a foreign directory with a file in it,
+/// so the attempt fails with `EEXIST` and the guardian retries with another name. rtmp (or its
+/// whole process group) is SIGKILLed while the colliding attempt is held. Afterwards the
+/// foreign entry must be intact and nothing else may be left: only the process that made the
+/// attempts knows which name is its own, and it never takes the foreign one for it.
+fn sigkill_during_an_eexist_retry(group: bool) {
+    let Some(strace) = support::strace() else {
+        return;
+    };
+    let run = Run::new();
+    let mut cmd = run.command(&strace);
+    cmd.args([
+        "-qq",
+        "-f",
+        "-o",
+        "/dev/null",
+        "-e",
+        "inject=mkdirat:delay_enter=500000:when=1",
+    ])
+    .arg(support::rtmp_bin())
+    .args(["-d", "--exec", "true"]);
+    let mut outer = cmd.spawn().expect("spawn strace");
+    let mut held = None;
+    let found = wait_for(DEADLINE, || {
+        held = run
+            .processes()
+            .iter()
+            .find(|p| support::in_syscall(p.pid, support::SYS_MKDIRAT))
+            .map(|p| p.pid);
+        held.is_some()
+    });
+    assert!(found, "no process of the run was ever held in mkdirat");
+    let guardian = held.expect("found");
+    let name = support::syscall_string_arg(guardian, 1).expect("the name mkdirat is given");
+    let foreign = run.tmp().join(&name);
+    fs::create_dir(&foreign).expect("the foreign entry");
+    fs::write(foreign.join("not-rtmps"), "keep me").expect("its content");
+    let rtmp = run.rtmp_under(outer.id()).expect("rtmp's pid");
+    if group {
+        support::send_group(outer.id(), libc::SIGKILL);
+    } else {
+        send(rtmp, libc::SIGKILL);
+    }
+    run.wait_exit(&mut outer, "strace to end");
+    let settled = wait_for(DEADLINE, || {
+        run.processes().is_empty() && run.created() == [foreign.clone()]
+    });
+    assert!(
+        settled,
+        "after a SIGKILL during the EEXIST retry: left {:?} (only {foreign:?} may stay), \
+         processes {:?}",
+        run.created(),
+        run.processes()
+    );
+    assert_eq!(
+        fs::read_to_string(foreign.join("not-rtmps"))
+            .ok()
+            .as_deref(),
+        Some("keep me"),
+        "the foreign entry was touched"
+    );
+}
+
+#[test]
+fn sigkill_during_an_eexist_retry_leaves_the_existing_name_alone() {
+    sigkill_during_an_eexist_retry(false);
+}
+
+#[test]
+fn sigkill_of_the_group_during_an_eexist_retry_leaves_the_existing_name_alone() {
+    sigkill_during_an_eexist_retry(true);
 }
 
 // ------------------------------------------------------------------ repro 4: early signal
@@ -556,7 +629,6 @@ ready ready "$1"; exit 0"#;
 /// The guardian's fork (rtmp's first `clone`) fails with EAGAIN: rtmp must create nothing,
 /// must not run the command, must say why in one line, and exit 125.
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn guardian_that_cannot_start_means_nothing_is_created_and_125() {
     let Some(strace) = support::strace() else {
         return;
@@ -593,7 +665,6 @@ fn guardian_that_cannot_start_means_nothing_is_created_and_125() {
 /// The guardian is stopped (`kill -STOP`) while the command runs. When the command ends, rtmp
 /// must still remove the path and exit with the command's status, within a bounded time.
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn stopped_guardian_does_not_hang_rtmp() {
     let run = Run::new();
     let body = r#"ready ready "$1"; while [ ! -e "$AUX/go" ]; do sleep 0.01; done; exit 6"#;
@@ -607,6 +678,59 @@ fn stopped_guardian_does_not_hang_rtmp() {
     assert_eq!(status.code(), Some(6), "{status}");
     assert!(!path.exists(), "{path:?} left behind");
     send(guardians[0], libc::SIGCONT);
+}
+
+/// The guardian does not answer: strace holds its creation (`mkdirat`, on entry) for 12 s,
+/// longer than rtmp waits (10 s). rtmp must give up on its own: one line, 125, the command not
+/// run; and the guardian, let go afterwards, creates its name, finds rtmp gone (end-of-file, no
+/// command announced) and removes it, so nothing is left. This is the one test that waits for
+/// the bound itself, so it takes about 12 s.
+#[test]
+fn guardian_that_does_not_answer_means_125_and_nothing_left() {
+    let Some(strace) = support::strace() else {
+        return;
+    };
+    let run = Run::new();
+    let ran = run.aux("ran");
+    let mut cmd = run.command(&strace);
+    cmd.args([
+        "-qq",
+        "-f",
+        "-o",
+        "/dev/null",
+        "-e",
+        "inject=mkdirat:delay_enter=12000000",
+    ])
+    .arg(support::rtmp_bin())
+    .args(["-d", "--exec", "touch"])
+    .arg(&ran);
+    let started = Instant::now();
+    let mut outer = cmd.spawn().expect("spawn strace");
+    let rtmp = wait_for(DEADLINE, || run.rtmp_under(outer.id()).is_some())
+        .then(|| run.rtmp_under(outer.id()))
+        .flatten()
+        .expect("rtmp's pid");
+    // rtmp gives up after 10 s; strace ends once the held guardian has finished too.
+    let ended = wait_for(Duration::from_secs(30), || {
+        outer.try_wait().ok().flatten().is_some()
+    });
+    let status = outer.wait().expect("wait strace");
+    assert!(ended, "rtmp {rtmp} or its guardian hung");
+    let stderr = run.stderr();
+    assert_eq!(
+        stderr, "rtmp: cannot start the guardian: it did not answer within 10 s\n",
+        "({status})"
+    );
+    assert_eq!(status.code(), Some(125), "{status}");
+    assert!(!ran.exists(), "the command ran without a guardian");
+    assert!(
+        started.elapsed() >= Duration::from_secs(10),
+        "rtmp gave up before its bound"
+    );
+    let clean = wait_for(DEADLINE, || {
+        run.created().is_empty() && run.processes().is_empty()
+    });
+    assert!(clean, "left {:?} {:?}", run.created(), run.processes());
 }
 
 // ------------------------------------------------------------------ messages
@@ -713,6 +837,7 @@ mod support {
     /// x86_64 system call numbers, as `/proc/PID/syscall` shows them.
     pub const SYS_CLONE: i64 = 56;
     pub const SYS_SETSID: i64 = 112;
+    pub const SYS_MKDIRAT: i64 = 258;
 
     pub fn rtmp_bin() -> &'static str {
         env!("CARGO_BIN_EXE_rtmp")
@@ -797,6 +922,21 @@ mod support {
             .ok()
             .and_then(|s| s.split_whitespace().next()?.parse::<i64>().ok())
             == Some(nr)
+    }
+
+    /// The NUL-terminated string that argument `n` (0-based) of the system call `pid` is held
+    /// in points to: `/proc/PID/syscall` gives the address, `/proc/PID/mem` the bytes (the
+    /// test process is an ancestor of the tracee, which ptrace's access check asks for).
+    pub fn syscall_string_arg(pid: u32, n: usize) -> Option<String> {
+        use std::os::unix::fs::FileExt;
+        let syscall = fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+        let hex = syscall.split_whitespace().nth(1 + n)?;
+        let addr = u64::from_str_radix(hex.trim_start_matches("0x"), 16).ok()?;
+        let mem = fs::File::open(format!("/proc/{pid}/mem")).ok()?;
+        let mut buf = vec![0u8; 256];
+        let got = mem.read_at(&mut buf, addr).ok()?;
+        let end = buf[..got].iter().position(|&b| b == 0)?;
+        String::from_utf8(buf[..end].to_vec()).ok()
     }
 
     /// Direct children of `pid` (every thread's).
