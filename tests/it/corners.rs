@@ -167,6 +167,39 @@ for i in $(seq 25); do n=$(printf 'd%0200d' "$i"); mkdir "$n" && cd "$n" || exit
     }
 }
 
+/// Item 11 in `--exec` mode: the same deep working directory. The command gets the relative
+/// name it can use, and the path is gone afterwards (found by a black-box tester: `--exec`
+/// failed with `File name too long` while mktemp mode worked).
+#[test]
+fn deeper_than_path_max_cwd_works_with_exec() {
+    let s = TestEnv::new();
+    let deep = r#"mkdir deep && cd deep || exit 98
+for i in $(seq 25); do n=$(printf 'd%0200d' "$i"); mkdir "$n" && cd "$n" || exit 99; done
+"$@" || exit
+set -- ./*
+[ "$1" = './*' ] || { echo "left: $*"; exit 97; }"#;
+    for args in [
+        &["aXXX", "--exec", "sh", "-c", "test -f \"$1\"", "sh", "{}"][..],
+        &[
+            "-d",
+            "-p",
+            ".",
+            "--exec",
+            "sh",
+            "-c",
+            "test -d \"$1\" && touch \"$1\"/x",
+            "sh",
+            "{}",
+        ],
+    ] {
+        let mut r = s.command("/bin/bash");
+        r.args(["-c", deep, "bash"]).arg(rtmp_bin()).args(args);
+        let out = s.run_cmd(r);
+        assert_eq!(out.status().code(), Some(0), "{args:?}\n{}", out.context());
+        fs::remove_dir_all(s.root().join("deep")).expect("clean up");
+    }
+}
+
 /// Item 12: several templates are all planned before any is created, and a failure removes
 /// what was already created: status 1, nothing printed, nothing left (as the man page says).
 #[test]
