@@ -66,19 +66,17 @@ pub fn create_and_print(request: &Request, mktemp: &Mktemp, env_tmpdir: Option<&
             .map(|t| Some(t.as_os_str()))
             .collect()
     };
+    // Every template is planned before anything is created; the first that breaks a rule is
+    // reported, alone: bad input gets one line, as GNU's one template does.
     let mut plans = Vec::with_capacity(templates.len());
-    let mut planned = true;
     for template in templates {
         match request.plan(template, env_tmpdir) {
             Ok(plan) => plans.push(plan),
             Err(e) => {
-                planned = false;
                 report(request, &Failure::Template(e));
+                return Outcome::Failure;
             }
         }
-    }
-    if !planned {
-        return Outcome::Failure;
     }
     let mut created: Vec<Created> = Vec::with_capacity(plans.len());
     for plan in &plans {

@@ -157,7 +157,9 @@ fn b_several_templates_one_creation_failure_creates_nothing() {
 }
 
 /// B2, all or nothing: every template is planned first, so `bX` stops the run before `aXXX`
-/// is created; every template error is reported, in order.
+/// is created. Only the first template error is reported: bad input gets one line, as GNU
+/// gives one for its one template (a black-box tester found `rtmp -- --exec echo hi` printing
+/// three).
 #[test]
 fn b_several_templates_one_template_error_creates_nothing() {
     let env = TestEnv::new();
@@ -168,7 +170,7 @@ fn b_several_templates_one_template_error_creates_nothing() {
         .nothing_left();
     env.run(["aX", "bXXX", "cY"])
         .failure()
-        .stderr("rtmp: too few X's in template 'aX'\nrtmp: too few X's in template 'cY'\n")
+        .stderr("rtmp: too few X's in template 'aX'\n")
         .stdout("")
         .nothing_left();
 }
