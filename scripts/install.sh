@@ -5,8 +5,9 @@
 #   PREFIX=$HOME/.local scripts/install.sh  # into ~/.local
 #   DESTDIR=/tmp/stage PREFIX=/usr scripts/install.sh   # staged, for packagers
 #
-# BIN may name an already built binary (default: target/release/rtmp, built with
-# `cargo build --release --locked` when missing, so the installed binary is the tested one).
+# BIN may name an already built binary. Without it the script runs
+# `cargo build --release --locked` first (a no-op when nothing changed), so what it installs is
+# the current source with the tested dependency versions, never a stale target/release/rtmp.
 # Completions go where each shell looks for vendor completions under PREFIX; elvish and
 # PowerShell scripts stay in completions/ (they have no system-wide directory).
 set -eu
@@ -14,11 +15,15 @@ cd "$(dirname "$0")/.."
 
 prefix=${PREFIX:-/usr/local}
 dest=${DESTDIR:-}
-bin=${BIN:-target/release/rtmp}
-
-if [ ! -x "$bin" ]; then
-    echo "install.sh: $bin not found; building it with cargo build --release --locked" >&2
+if [ -n "${BIN:-}" ]; then
+    bin=$BIN
+else
     cargo build --release --locked
+    bin=target/release/rtmp
+fi
+if [ ! -x "$bin" ]; then
+    echo "install.sh: $bin is not an executable" >&2
+    exit 1
 fi
 
 root=$dest$prefix
