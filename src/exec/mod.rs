@@ -91,7 +91,9 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
                 quote(&program),
                 os_error_text(e.io_error())
             ));
-            if let Err(e) = finish(&target, exec, false) {
+            // The command did not run: that is a failure, so `--keep-on-failure` keeps the
+            // path as it does for a command that ran and failed.
+            if let Err(e) = finish(&target, exec, true) {
                 warn(&e.to_string());
             }
             return e.outcome();

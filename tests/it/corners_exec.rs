@@ -655,6 +655,27 @@ fn keep_keeps_and_says_so() {
         .nothing_left();
 }
 
+/// `--keep-on-failure` keeps the path when the command cannot be run at all (127, 126) as it
+/// does when the command runs and fails; a black-box tester found it removed there while
+/// `--keep` kept it.
+#[test]
+fn keep_on_failure_keeps_when_the_command_cannot_run() {
+    let env = TestEnv::new();
+    env.mkdir("notexec");
+    for (cmd, code) in [("rtmp-no-such-command", 127), ("./notexec", 126)] {
+        let run = env.run(["-d", "-p", ".", "kXXX", "--keep-on-failure", "--exec", cmd]);
+        run.code(code);
+        let err = stderr(&run);
+        let kept = err
+            .lines()
+            .find_map(|l| l.strip_prefix("rtmp: kept './"))
+            .unwrap_or_else(|| panic!("{cmd}: not kept{}", run.context()));
+        let name = kept.trim_end_matches('\'');
+        assert!(env.path(name).is_dir(), "{cmd}: kept{}", run.context());
+        fs::remove_dir(env.path(name)).expect("clean up");
+    }
+}
+
 /// Item 7: `RTMP_KEEP=1` acts as `--keep`, so a failing script can be debugged without editing
 /// it. Decision: any value other than empty and `0` turns it on.
 #[test]
