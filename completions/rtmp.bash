@@ -23,7 +23,7 @@ _rtmp() {
 
     case "${cmd}" in
         rtmp)
-            opts="-d -u -q -p -t -h -V --directory --dry-run --quiet --suffix --tmpdir --exec --export-tmpdir --keep-on-failure --cd --anonymous --shell --help --version"
+            opts="-d -u -q -p -t -h -V --directory --dry-run --quiet --suffix --tmpdir --exec --export-tmpdir --keep-on-failure --kill-after --wait-children --cd --anonymous --shell --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -49,6 +49,10 @@ _rtmp() {
                     ;;
                 --exec)
                     COMPREPLY=($(compgen -c -- "${cur}"))
+                    return 0
+                    ;;
+                --kill-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -9,6 +9,7 @@
 //! default directory", as in GNU). This module depends on no parser: clap stays in `cli`.
 
 use std::ffi::{OsStr, OsString};
+use std::time::Duration;
 
 use crate::template::{self, Plan, TemplateError};
 
@@ -65,6 +66,11 @@ pub struct Exec {
     pub command: ExecCommand,
     /// `--keep-on-failure`: keep the path when the command fails or dies of a signal.
     pub keep_on_failure: bool,
+    /// `--kill-after=DURATION`: the grace period between SIGTERM and SIGKILL for processes the
+    /// command leaves running (`None`: the default, 2 s).
+    pub kill_after: Option<Duration>,
+    /// `--wait-children`: wait for processes the command leaves running instead of ending them.
+    pub wait_children: bool,
 }
 
 /// What `--exec` creates for the command.
@@ -252,6 +258,8 @@ mod tests {
             path,
             command: ExecCommand::Shell,
             keep_on_failure: false,
+            kill_after: None,
+            wait_children: false,
         };
         let anonymous = exec(ExecPath::Anonymous);
         assert_eq!(

@@ -42,6 +42,10 @@ pub mod id {
     pub const KEEP_ON_FAILURE: &str = "keep_on_failure";
     /// `--cd`.
     pub const CD: &str = "cd";
+    /// `--kill-after=DURATION`.
+    pub const KILL_AFTER: &str = "kill_after";
+    /// `--wait-children`.
+    pub const WAIT_CHILDREN: &str = "wait_children";
     /// `--anonymous`.
     pub const ANONYMOUS: &str = "anonymous";
     /// `--shell`.
@@ -178,6 +182,22 @@ pub fn command() -> Command {
                 "Keep the path if CMD fails or dies of a signal",
                 "rtmp then prints `rtmp: kept PATH` on stderr, for a look at what CMD left.",
             ),
+            value(id::KILL_AFTER, "DURATION")
+                .long("kill-after")
+                .with_help(
+                    "End what CMD leaves running: SIGTERM, then SIGKILL after DURATION (2s)",
+                    "When CMD has exited, processes it started that still run (rtmp adopts \
+                     every orphan of CMD) get SIGTERM and SIGCONT, then SIGKILL after DURATION, \
+                     before the path is removed; rtmp still exits as CMD did. DURATION is a \
+                     number with an optional unit s, m, h or d (as GNU timeout); 0 kills at \
+                     once.",
+                ),
+            flag(id::WAIT_CHILDREN, None, Some("wait-children")).with_help(
+                "Wait for what CMD leaves running instead of ending it",
+                "The path is removed once the last of them has exited. A signal sent to rtmp \
+                 meanwhile is passed on to all of them; with --kill-after, SIGKILL follows it \
+                 after DURATION.",
+            ),
             flag(id::CD, None, Some("cd")).with_help(
                 "With -d: run CMD inside the new directory",
                 "{} and RTMP_PATH then hold the absolute path, and the path is not appended.",
@@ -274,6 +294,8 @@ mod tests {
             id::EXPORT_TMPDIR,
             id::KEEP_ON_FAILURE,
             id::CD,
+            id::KILL_AFTER,
+            id::WAIT_CHILDREN,
             id::ANONYMOUS,
             id::SHELL,
             id::SHORT_HELP,
@@ -286,6 +308,6 @@ mod tests {
                 "{name}"
             );
         }
-        assert_eq!(command.get_arguments().count(), 17);
+        assert_eq!(command.get_arguments().count(), 19);
     }
 }

@@ -24,7 +24,7 @@ use crate::exit::Outcome;
 use crate::guardian::Guardian;
 use crate::output::warn;
 use crate::request::{Exec, Request};
-use crate::supervise::{ChildEnd, SpawnError, Supervisor};
+use crate::supervise::{ChildEnd, Leftovers, SpawnError, Supervisor};
 use command::child_spec;
 use target::{Target, make_target};
 
@@ -42,6 +42,10 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
             return Outcome::ExecFailed;
         }
     };
+    supervisor.set_leftovers(Leftovers {
+        kill_after: exec.kill_after,
+        wait_children: exec.wait_children,
+    });
     let target = match make_target(request, exec, env_tmpdir) {
         Ok(t) => t,
         Err(e) => {
@@ -52,11 +56,7 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
         }
     };
     if let Some(sig) = supervisor.pending_signal() {
-        // Nothing ran yet: undo the creation and end the way the signal asked.
-        if let Target::Named(_, pinned) = &target {
-            let _ = pinned.remove();
-        }
-        return Outcome::Signaled(sig);
+        return not_started(&target, sig);
     }
     // Dropped (dismissed and reaped) only when this function returns, after `finish`: from
     // here on a `kill -9` of rtmp still gets the path removed once the child is gone.
@@ -82,8 +82,14 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
             return Outcome::ExecFailed;
         }
         Err(e) => {
+            // rtmp's own fork failed: say so, not as if the command had failed.
+            let cannot_start = if matches!(e, SpawnError::CannotStart(_)) {
+                "cannot start "
+            } else {
+                ""
+            };
             warn(&format!(
-                "{}: {}",
+                "{cannot_start}{}: {}",
                 program.to_string_lossy(),
                 os_error_text(e.io_error())
             ));
@@ -99,6 +105,7 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
             code != 0,
         ),
         ChildEnd::Signaled(sig) => (Outcome::Signaled(sig), true),
+        ChildEnd::NotStarted(sig) => return not_started(&target, sig),
     };
     match finish(&target, exec, child_failed) {
         Ok(()) => outcome,
@@ -113,6 +120,15 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
             }
         }
     }
+}
+
+/// A signal arrived before the command started, so it never ran: undo the creation (whatever
+/// `--keep-on-failure` says: nothing ran) and end the way the signal asked.
+fn not_started(target: &Target, sig: i32) -> Outcome {
+    if let Target::Named(_, pinned) = target {
+        let _ = pinned.remove();
+    }
+    Outcome::Signaled(sig)
 }
 
 /// Starts the guardian for a named path. An anonymous file has no name to remove, so it needs

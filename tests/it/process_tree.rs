@@ -68,7 +68,6 @@ fn uncaught_signal_is_passed_on(sig: i32) {
 macro_rules! uncaught_signal_tests {
     ($($name:ident => $sig:expr;)*) => {$(
         #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
         fn $name() {
             uncaught_signal_is_passed_on($sig);
         }
@@ -127,19 +126,16 @@ fn stop_signal_stops_the_tree(sig: i32) {
 }
 
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn tstp_sent_to_rtmp_stops_the_command_tree_and_cont_continues_both() {
     stop_signal_stops_the_tree(libc::SIGTSTP);
 }
 
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn ttin_sent_to_rtmp_stops_the_command_tree_and_cont_continues_both() {
     stop_signal_stops_the_tree(libc::SIGTTIN);
 }
 
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn ttou_sent_to_rtmp_stops_the_command_tree_and_cont_continues_both() {
     stop_signal_stops_the_tree(libc::SIGTTOU);
 }
@@ -147,7 +143,6 @@ fn ttou_sent_to_rtmp_stops_the_command_tree_and_cont_continues_both() {
 /// A signal sent to rtmp's pid reaches every process of the tree, not only the command's pid,
 /// and each of them exactly once.
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn term_to_rtmp_reaches_every_process_of_the_tree_once() {
     let run = Run::new();
     let body = r#"
@@ -179,7 +174,6 @@ while :; do sleep 0.01; done
 /// (`setsid` plus a double fork), is re-parented to rtmp, not to init, and reaped by rtmp once
 /// it ends, while the command still runs (no zombie piles up).
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn orphan_of_the_command_is_adopted_and_reaped_by_rtmp() {
     let run = Run::new();
     let body = r#"(setsid sh -c '. "$AUX/prelude"; ready orphan $$; while [ ! -e "$AUX/go" ]; do sleep 0.01; done' &)
@@ -222,7 +216,6 @@ ready ready "$1"; while [ ! -e "$AUX/end" ]; do sleep 0.01; done; exit 0"#;
 /// leader only, with `si_code == SI_KERNEL`; rtmp must pass it on, so the command gets it, and
 /// then nothing of the run may be left.
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn hangup_of_a_session_leading_rtmp_reaches_the_command() {
     let Some(script_bin) = support::tool("/usr/bin/script") else {
         return;
@@ -367,7 +360,6 @@ fn sigkill_of_the_group_while_the_guardian_starts_leaves_nothing() {
 /// second the command), i.e. after its last check for early signals; SIGTERM arrives in the
 /// pause. The command must never start, the path must be removed, and rtmp must die of TERM.
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn signal_before_the_command_starts_stops_it_from_starting() {
     let Some(strace) = support::strace() else {
         return;
@@ -419,10 +411,12 @@ fn signal_before_the_command_starts_stops_it_from_starting() {
 /// must be ended before the path is removed: when rtmp ends nothing of the run runs any more,
 /// and the path stays gone.
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn background_child_of_the_command_is_ended_before_the_path_is_removed() {
     let run = Run::new();
+    // The command waits for the child's announcement: rtmp may end the child as soon as the
+    // command has exited, before a slow child could announce itself.
     let body = r#"(ready bg; while [ ! -e "$AUX/go" ]; do sleep 0.01; done; mkdir -p "$1/late"; ready late) &
+while [ ! -e "$AUX/bg" ]; do sleep 0.01; done
 ready ready "$1"; exit 0"#;
     let mut rtmp = run.spawn_rtmp(&["-d", "--exec", "sh", "-c", &script(body), "sh", "{}"]);
     let path = run.wait_ready("ready");
@@ -449,7 +443,6 @@ ready ready "$1"; exit 0"#;
 /// A background child keeps filling the directory while rtmp removes it. The child must be
 /// ended first, so the removal finishes: status 0, no message, no path, no process.
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn background_writer_does_not_keep_the_removal_from_finishing() {
     let run = Run::new();
     let body = r#"(i=0; while [ "$i" -lt 200000 ]; do printf x > "$1/f$i"; i=$((i + 1)); [ "$i" = 200 ] && ready bg; done) 2>/dev/null &
@@ -474,7 +467,6 @@ ready ready "$1"; exit 0"#;
 /// and ignores it; it must still be gone when rtmp ends, and rtmp must not wait much longer
 /// than the grace period.
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn leftover_child_that_ignores_term_is_killed_after_kill_after() {
     let run = Run::new();
     let body = r#"(trap 'echo TERM >> "$AUX/log"' TERM; ready bg; while :; do sleep 0.01; done) &
@@ -513,7 +505,6 @@ ready ready "$1"; exit 4"#;
 /// until rtmp has reaped the command (`$$` in a subshell is the command's pid; `$PPID` would be
 /// rtmp's).
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn wait_children_waits_for_background_children_before_removing_the_path() {
     let run = Run::new();
     let body = r#"(trap 'echo TERM >> "$AUX/log"' TERM; cmd=$$; while kill -0 "$cmd" 2>/dev/null; do sleep 0.01; done; ready bg; while [ ! -e "$AUX/go" ]; do sleep 0.01; done; : > "$1/by-bg" && ready wrote) &
@@ -615,7 +606,6 @@ fn stopped_guardian_does_not_hang_rtmp() {
 /// failure, not the command's: `rtmp: cannot start true: Resource temporarily unavailable`,
 /// status 125, and nothing left.
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn own_fork_failure_is_reported_as_cannot_start_the_command() {
     let Some(strace) = support::strace() else {
         return;
