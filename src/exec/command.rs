@@ -2,8 +2,8 @@
 //! directory, and what its process does before `exec`).
 //!
 //! Invariant: building the spec runs nothing and changes nothing but stderr (the `--shell`
-//! notice); the spec's [`ChildSetup`] is applied by [`crate::supervise::child`], the only
-//! `pre_exec` hook.
+//! notice); the spec's [`ChildSetup`] is applied by [`crate::supervise::child`], the only code
+//! between rtmp's `fork` of the command and its `exec`.
 
 use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;

@@ -12,8 +12,8 @@ use nix::unistd::{ForkResult, Pid};
 /// `fork`. In [`ForkResult::Child`], the caller must end the new process with [`exit_now`]
 /// and never return into code that expects to run once (the guardian does so).
 ///
-/// Sound only while the process has one thread: rtmp starts none (signal-hook's iterator runs
-/// in the calling thread, and nothing else spawns one), so the forked process may run any code,
+/// Sound only while the process has one thread: rtmp starts none (its signal handler only
+/// writes to a pipe, and nothing spawns a thread), so the forked process may run any code,
 /// allocation included. The only caller is `--exec`'s guardian, never a test harness.
 ///
 /// # Errors
