@@ -677,6 +677,125 @@ fn failed_removal_names_the_entry_that_could_not_be_removed() {
     );
 }
 
+// ------------------------------------------------------------------ the two flags
+
+/// `--kill-after=0`: a leftover is killed at once, without SIGTERM first; rtmp exits with the
+/// command's status.
+#[test]
+fn kill_after_zero_kills_leftovers_without_term() {
+    let run = Run::new();
+    let body = r#"(trap 'echo TERM >> "$AUX/log"' TERM; ready bg; while :; do sleep 0.01; done) &
+while [ ! -e "$AUX/bg" ]; do sleep 0.01; done
+ready ready "$1"; exit 7"#;
+    let mut rtmp = run.spawn_rtmp(&[
+        "-d",
+        "--kill-after=0",
+        "--exec",
+        "sh",
+        "-c",
+        &script(body),
+        "sh",
+    ]);
+    let status = run.wait_exit(&mut rtmp, "rtmp to end");
+    assert_eq!(
+        status.code(),
+        Some(7),
+        "{status}, stderr {:?}",
+        run.stderr()
+    );
+    assert!(run.processes().is_empty(), "left: {:?}", run.processes());
+    assert!(
+        run.lines("log").is_empty(),
+        "TERM was sent: {:?}",
+        run.lines("log")
+    );
+    assert_eq!(run.stderr(), "", "no message");
+    run.assert_nothing_left();
+}
+
+/// `--wait-children --kill-after=D`: leftovers are waited for, but once a signal sent to rtmp
+/// has been passed on to them, SIGKILL follows after D (as GNU `timeout --kill-after`).
+#[test]
+fn wait_children_with_kill_after_kills_after_a_passed_on_signal() {
+    let run = Run::new();
+    let body = r#"(trap 'echo TERM >> "$AUX/log"' TERM; cmd=$$; while kill -0 "$cmd" 2>/dev/null; do sleep 0.01; done; ready bg; while :; do sleep 0.01; done) &
+ready ready "$1"; exit 0"#;
+    let mut rtmp = run.spawn_rtmp(&[
+        "-d",
+        "--wait-children",
+        "--kill-after=0.2",
+        "--exec",
+        "sh",
+        "-c",
+        &script(body),
+        "sh",
+    ]);
+    run.wait_ready("bg");
+    // Waited for: nothing is sent to the leftover on its own.
+    let until = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < until {
+        assert!(
+            rtmp.try_wait().ok().flatten().is_none(),
+            "rtmp ended while a leftover still ran"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(run.lines("log").is_empty(), "the leftover was signalled");
+    send(rtmp.id(), libc::SIGTERM);
+    let status = run.wait_exit(&mut rtmp, "rtmp to end after TERM and the grace period");
+    assert_eq!(status.code(), Some(0), "the command's status: {status}");
+    assert_eq!(run.lines("log"), ["TERM"], "TERM passed on once, then KILL");
+    run.assert_nothing_left();
+}
+
+/// The flags' usage errors: a bad DURATION (GNU `timeout`'s message, 125 in exec mode), either
+/// flag without `--exec` (mktemp mode: 1), and `--k`, now ambiguous.
+#[test]
+fn the_flags_usage_errors() {
+    let run = Run::new();
+    let cases: [(&[&str], i32, &str); 5] = [
+        (
+            &["--kill-after=x", "--exec", "true"],
+            125,
+            "rtmp: invalid time interval 'x'\n",
+        ),
+        (
+            &["--kill-after", "-1", "--exec", "true"],
+            125,
+            "rtmp: invalid time interval '-1'\n",
+        ),
+        (
+            &["--kill-after=1"],
+            1,
+            "rtmp: option '--kill-after' requires --exec\n",
+        ),
+        (
+            &["--wait-children"],
+            1,
+            "rtmp: option '--wait-children' requires --exec\n",
+        ),
+        (
+            &["--k", "--exec", "true"],
+            125,
+            "rtmp: option '--k' is ambiguous; possibilities: '--keep-on-failure' '--kill-after'\n",
+        ),
+    ];
+    for (args, code, first_line) in cases {
+        let mut rtmp = run.spawn_rtmp(args);
+        let status = run.wait_exit(&mut rtmp, "rtmp to end");
+        let stderr = run.stderr();
+        assert_eq!(status.code(), Some(code), "{args:?}: {stderr:?}");
+        assert!(stderr.starts_with(first_line), "{args:?}: {stderr:?}");
+    }
+    for ok in ["0.5", "2s", "1m", "1.5h", "1d"] {
+        let arg = format!("--kill-after={ok}");
+        let mut rtmp = run.spawn_rtmp(&["-d", &arg, "--exec", "true"]);
+        let status = run.wait_exit(&mut rtmp, "rtmp to end");
+        assert_eq!(status.code(), Some(0), "{ok}: {:?}", run.stderr());
+    }
+    run.assert_nothing_left();
+}
+
 // ------------------------------------------------------------------ support
 
 /// Helpers local to this file for now; they move into the shared support module of `tests/it/`.
