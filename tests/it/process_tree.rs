@@ -209,6 +209,50 @@ ready ready "$1"; while [ ! -e "$AUX/end" ]; do sleep 0.01; done; exit 0"#;
     run.assert_nothing_left();
 }
 
+/// rtmp as PID 1 of a new PID namespace (a container's init): orphans of the command are
+/// re-parented to it and reaped while the command runs, so no zombie piles up. Skipped, with a
+/// message, where `unshare --pid` is not allowed.
+#[test]
+fn orphans_are_reaped_when_rtmp_is_pid_1() {
+    let Some(unshare) = support::tool("/usr/bin/unshare") else {
+        return;
+    };
+    let run = Run::new();
+    let mut probe = run.command(&unshare);
+    probe.args(["--pid", "--fork", "--mount-proc", "true"]);
+    if !probe.status().is_ok_and(|s| s.success()) {
+        eprintln!("skipped: unshare --pid is not allowed here");
+        return;
+    }
+    // Two orphans that end at once; the command waits (bounded) until both are gone from the
+    // namespace's /proc, and names any that is still there (a zombie nobody reaps).
+    let body = r#"(sleep 0.01 & echo $! > "$AUX/o1"); (sleep 0.01 & echo $! > "$AUX/o2")
+o1=$(cat "$AUX/o1"); o2=$(cat "$AUX/o2"); i=0
+while [ "$i" -lt 300 ] && { [ -e "/proc/$o1" ] || [ -e "/proc/$o2" ]; }; do sleep 0.01; i=$((i + 1)); done
+for p in "$o1" "$o2"; do [ -e "/proc/$p" ] && echo "$p" >> "$AUX/zombies"; done
+echo "$PPID" > "$AUX/parent"
+exit 0"#;
+    let mut cmd = run.command(&unshare);
+    cmd.args(["--pid", "--fork", "--mount-proc"])
+        .arg(support::rtmp_bin())
+        .args(["-d", "--exec", "sh", "-c", &script(body), "sh"]);
+    let mut outer = cmd.spawn().expect("spawn unshare");
+    let status = run.wait_exit(&mut outer, "rtmp (PID 1) to end");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{status}, stderr {:?}",
+        run.stderr()
+    );
+    assert_eq!(run.lines("parent"), ["1"], "rtmp was not PID 1");
+    assert!(
+        run.lines("zombies").is_empty(),
+        "zombies: {:?}",
+        run.lines("zombies")
+    );
+    run.assert_nothing_left();
+}
+
 // ------------------------------------------------------------------ repro 2: hang-up
 
 /// rtmp leads the session of a pseudo-terminal (`script -c 'exec rtmp ...'`); the terminal goes
