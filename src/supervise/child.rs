@@ -86,8 +86,9 @@ fn c_string(s: &OsStr) -> io::Result<CString> {
 
 impl Prepared {
     /// `cmd`'s program, arguments (the program is `argv[0]`), environment changes and
-    /// directory. Its stdio settings are not read (std offers no getter): the command inherits
-    /// rtmp's stdin, stdout and stderr, as `--exec` wants.
+    /// directory. Its stdio settings and an `env_clear` are not seen (std offers no getter for
+    /// either; rtmp uses neither): the command inherits rtmp's stdin, stdout and stderr, as
+    /// `--exec` wants, and rtmp's environment with the changes applied.
     ///
     /// # Errors
     /// `EINVAL` for a word with a NUL byte.
