@@ -21,6 +21,7 @@ complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l suffix -d 'Append SUFF to TEM
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s p -d 'Interpret TEMPLATE relative to DIR' -r -f -a "(__fish_complete_directories)"
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l exec -d 'Run CMD with the new path, then remove the path; must come last' -r -f -a "(__fish_complete_command)"
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s I -l placeholder -d 'Use STR instead of {} as the placeholder' -r
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l kill-after -d 'End what CMD leaves running: SIGTERM, then SIGKILL after DURATION (2s)' -r
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s d -l directory -d 'Create a directory, not a file'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s u -l dry-run -d 'Do not create anything; merely print a name (unsafe)'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s q -l quiet -d 'Suppress diagnostics about file/dir-creation failure'
@@ -29,6 +30,7 @@ complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l no-placeholder -d 'Replace no
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l export-tmpdir -d 'With -d: set TMPDIR (and TMP, TEMP, TEMPDIR) to the new directory for CMD; the path is not appended'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l keep-on-failure -d 'Keep the path if CMD fails or dies of a signal'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l keep -d 'Keep the path however CMD ends'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l wait-children -d 'Wait for what CMD leaves running instead of ending it'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l cd -d 'With -d: run CMD inside the new directory'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l anonymous -d 'With --exec, files only: the file never has a name'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l shell -d 'A throwaway shell in a throwaway directory'

@@ -11,6 +11,7 @@
 //! name, is never kept ([`Keep::Never`]). This module depends on no parser: clap stays in `cli`.
 
 use std::ffi::{OsStr, OsString};
+use std::time::Duration;
 
 use crate::template::{self, Plan, TemplateError};
 
@@ -69,6 +70,11 @@ pub struct Exec {
     pub placeholder: Placeholder,
     /// When the path is kept rather than removed (`--keep-on-failure`, `--keep`, `RTMP_KEEP`).
     pub keep: Keep,
+    /// `--kill-after=DURATION`: the grace period between SIGTERM and SIGKILL for processes the
+    /// command leaves running (`None`: the default, 2 s).
+    pub kill_after: Option<Duration>,
+    /// `--wait-children`: wait for processes the command leaves running instead of ending them.
+    pub wait_children: bool,
 }
 
 /// The token in CMD and its ARGs that stands for the path (README, "Use in scripts").
@@ -314,6 +320,8 @@ mod tests {
             command: ExecCommand::Shell,
             placeholder: Placeholder::Braces,
             keep: Keep::Never,
+            kill_after: None,
+            wait_children: false,
         };
         let anonymous = exec(ExecPath::Anonymous);
         assert_eq!(
@@ -357,6 +365,8 @@ mod tests {
             command: ExecCommand::Shell,
             placeholder: Placeholder::Braces,
             keep: Keep::Never,
+            kill_after: None,
+            wait_children: false,
         };
         exec.apply_env_keep(true);
         assert_eq!(exec.keep, Keep::Never);

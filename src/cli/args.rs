@@ -48,6 +48,10 @@ pub mod id {
     pub const NO_PLACEHOLDER: &str = "no_placeholder";
     /// `--cd`.
     pub const CD: &str = "cd";
+    /// `--kill-after=DURATION`.
+    pub const KILL_AFTER: &str = "kill_after";
+    /// `--wait-children`.
+    pub const WAIT_CHILDREN: &str = "wait_children";
     /// `--anonymous`.
     pub const ANONYMOUS: &str = "anonymous";
     /// `--shell`.
@@ -215,6 +219,22 @@ pub fn command() -> Command {
                  editing the script. Not with --anonymous. If rtmp itself is killed \
                  (SIGKILL), the guardian still removes the path.",
             ),
+            value(id::KILL_AFTER, "DURATION")
+                .long("kill-after")
+                .with_help(
+                    "End what CMD leaves running: SIGTERM, then SIGKILL after DURATION (2s)",
+                    "When CMD has exited, processes it started that still run (rtmp adopts \
+                     every orphan of CMD) get SIGTERM and SIGCONT, then SIGKILL after DURATION, \
+                     before the path is removed; rtmp still exits as CMD did. DURATION is a \
+                     number with an optional unit s, m, h or d (as GNU timeout); 0 kills at \
+                     once.",
+                ),
+            flag(id::WAIT_CHILDREN, None, Some("wait-children")).with_help(
+                "Wait for what CMD leaves running instead of ending it",
+                "The path is removed once the last of them has exited. A signal sent to rtmp \
+                 meanwhile is passed on to all of them; with --kill-after, SIGKILL follows it \
+                 after DURATION.",
+            ),
             flag(id::CD, None, Some("cd")).with_help(
                 "With -d: run CMD inside the new directory",
                 "{} and RTMP_PATH then hold the absolute path, and the path is not appended.",
@@ -322,6 +342,8 @@ mod tests {
             id::PLACEHOLDER,
             id::NO_PLACEHOLDER,
             id::CD,
+            id::KILL_AFTER,
+            id::WAIT_CHILDREN,
             id::ANONYMOUS,
             id::SHELL,
             id::SHORT_HELP,
@@ -334,6 +356,6 @@ mod tests {
                 "{name}"
             );
         }
-        assert_eq!(command.get_arguments().count(), 20);
+        assert_eq!(command.get_arguments().count(), 22);
     }
 }

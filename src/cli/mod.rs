@@ -20,7 +20,7 @@
 //! argument stays bytes (`OsString`) from `argv` to the request; no input makes [`parse`]
 //! panic (the `parse_args` fuzz target checks it).
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 
 use clap::ArgMatches;
 use clap::parser::ValueSource;
@@ -228,6 +228,7 @@ struct Flags {
     cd: bool,
     anonymous: bool,
     shell: bool,
+    wait_children: bool,
 }
 
 impl Flags {
@@ -243,6 +244,7 @@ impl Flags {
             cd: matches.get_flag(id::CD),
             anonymous: matches.get_flag(id::ANONYMOUS),
             shell: matches.get_flag(id::SHELL),
+            wait_children: matches.get_flag(id::WAIT_CHILDREN),
         }
     }
 }
@@ -289,6 +291,8 @@ fn mode(
                 (flags.no_placeholder, "--no-placeholder"),
                 (flags.cd, "--cd"),
                 (flags.anonymous, "--anonymous"),
+                (value(matches, id::KILL_AFTER).is_some(), "--kill-after"),
+                (flags.wait_children, "--wait-children"),
             ] {
                 if given {
                     return fail(&format!("option '{name}' requires --exec"));
@@ -348,6 +352,18 @@ fn mode(
     } else {
         ExecPath::File
     };
+    let kill_after = match value(matches, id::KILL_AFTER) {
+        None => None,
+        Some(text) => match parse_duration(&text) {
+            Some(d) => Some(d),
+            None => {
+                return fail(&format!(
+                    "invalid time interval '{}'",
+                    text.to_string_lossy()
+                ));
+            }
+        },
+    };
     Ok(Mode::Exec(Exec {
         template: templates.pop(),
         path,
@@ -361,7 +377,32 @@ fn mode(
         } else {
             Keep::Never
         },
+        kill_after,
+        wait_children: flags.wait_children,
     }))
+}
+
+/// A duration as GNU `timeout` reads it: a non-negative decimal number with an optional unit
+/// `s` (seconds, the default), `m`, `h` or `d`. `None` if it is anything else or too large.
+fn parse_duration(text: &OsStr) -> Option<std::time::Duration> {
+    let text = text.to_str()?;
+    let (number, unit) = match text.char_indices().last()? {
+        (i, 's') => (&text[..i], 1.0),
+        (i, 'm') => (&text[..i], 60.0),
+        (i, 'h') => (&text[..i], 3600.0),
+        (i, 'd') => (&text[..i], 86400.0),
+        _ => (text, 1.0),
+    };
+    // Digits and at most one point only: no sign, exponent, "inf" or "nan".
+    if number.is_empty()
+        || !number.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        || number.bytes().filter(|&b| b == b'.').count() > 1
+        || number == "."
+    {
+        return None;
+    }
+    let seconds: f64 = number.parse().ok()?;
+    std::time::Duration::try_from_secs_f64(seconds * unit).ok()
 }
 
 #[cfg(test)]

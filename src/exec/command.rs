@@ -9,8 +9,8 @@
 //! not become `make check PATH`).
 //!
 //! Invariant: building the spec runs nothing and changes nothing but stderr (the `--shell`
-//! notice); the spec's [`ChildSetup`] is applied by [`crate::supervise::child`], the only
-//! `pre_exec` hook.
+//! notice); the spec's [`ChildSetup`] is applied by [`crate::supervise::child`], the only code
+//! between rtmp's `fork` of the command and its `exec`.
 
 use std::borrow::Cow;
 use std::ffi::{OsStr, OsString};

@@ -29,7 +29,7 @@ use crate::exit::Outcome;
 use crate::output::warn;
 use crate::quote::quote;
 use crate::request::{Exec, Request};
-use crate::supervise::{ChildEnd, SpawnError, Supervisor};
+use crate::supervise::{ChildEnd, Leftovers, SpawnError, Supervisor};
 use crate::sys::fs::entry_exists;
 use command::child_spec;
 use target::{Target, make_target};
@@ -48,6 +48,10 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
             return Outcome::ExecFailed;
         }
     };
+    supervisor.set_leftovers(Leftovers {
+        kill_after: exec.kill_after,
+        wait_children: exec.wait_children,
+    });
     // `guardian` is dropped (dismissed and reaped) only when this function returns, after
     // `finish`: until then a `kill -9` of rtmp still gets the path removed once the child is
     // gone.
@@ -61,11 +65,7 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
         }
     };
     if let Some(sig) = supervisor.pending_signal() {
-        // Nothing ran yet: undo the creation and end the way the signal asked.
-        if let Target::Named(_, pinned) = &target {
-            let _ = pinned.remove();
-        }
-        return Outcome::Signaled(sig);
+        return not_started(&target, sig);
     }
     let spec = child_spec(exec, &target, guardian.as_ref());
     // For the message if it cannot run: the name after `{}` was replaced, as it was tried.
@@ -86,8 +86,14 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
             return Outcome::ExecFailed;
         }
         Err(e) => {
+            // rtmp's own fork failed: say so, not as if the command had failed.
+            let cannot_start = if matches!(e, SpawnError::CannotStart(_)) {
+                "cannot start "
+            } else {
+                ""
+            };
             warn(&format!(
-                "{}: {}",
+                "{cannot_start}{}: {}",
                 quote(&program),
                 os_error_text(e.io_error())
             ));
@@ -105,6 +111,7 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
             code != 0,
         ),
         ChildEnd::Signaled(sig) => (Outcome::Signaled(sig), true),
+        ChildEnd::NotStarted(sig) => return not_started(&target, sig),
     };
     match finish(&target, exec, child_failed) {
         Ok(()) => outcome,
@@ -119,6 +126,15 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
             }
         }
     }
+}
+
+/// A signal arrived before the command started, so it never ran: undo the creation (whatever
+/// `--keep-on-failure` says: nothing ran) and end the way the signal asked.
+fn not_started(target: &Target, sig: i32) -> Outcome {
+    if let Target::Named(_, pinned) = target {
+        let _ = pinned.remove();
+    }
+    Outcome::Signaled(sig)
 }
 
 /// The path could not be removed: `failed to remove 'PATH': <OS text>`.

@@ -55,7 +55,7 @@
 //!
 //! # The forked process
 //!
-//! rtmp is single-threaded when it forks the guardian (signal-hook's iterator starts no thread),
+//! rtmp is single-threaded when it forks the guardian (its signal handler writes to a pipe and starts no thread),
 //! so the forked process may run ordinary code (allocate, read files) without the
 //! async-signal-safety limits of a multi-threaded `fork`; a re-exec of `/proc/self/exe` would
 //! give a fresh image too, but cost a second start-up of rtmp (about 0.2 ms more per `--exec`

@@ -13,7 +13,7 @@
 //!
 //! Descriptor layout once set up: 0 is the guardian's end of the socket, 1 and 2 are
 //! `/dev/null`, [`PARENT_FD`] is the pinned parent directory of the path, and nothing else is
-//! open (rtmp's end of the socket, signal-hook's pipe and whatever rtmp's caller left open are
+//! open (rtmp's end of the socket, its signal pipe and whatever rtmp's caller left open are
 //! closed), so the guardian holds no pipe or terminal of anyone's open and pins no mount.
 
 use std::ffi::{CStr, CString};

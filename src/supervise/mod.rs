@@ -1,98 +1,138 @@
-//! Child supervision for `rtmp --exec`: owns the command's process and rtmp's signals.
+//! Child supervision for `rtmp --exec`: owns the command's process tree and rtmp's signals
+//! (docs/design/process-tree.md; README, "Signals in `--exec` mode").
 //!
 //! `crate::exec` asks this module to [`Supervisor::install`] signal handling *before* the path
-//! exists, checks [`Supervisor::pending_signal`] right before spawning, hands the command to
+//! exists, checks [`Supervisor::pending_signal`] after creating it, hands the command to
 //! [`Supervisor::spawn_and_wait`], removes the path, and finally ends with the command's status
 //! or [`die_of_signal`]. The goal is to be as transparent as GNU `timeout --foreground`: a shell
 //! that runs `rtmp --exec ... cmd` must not be able to tell, from signals or exit status, that
-//! `rtmp` sat between it and `cmd` (README, "Signals in `--exec` mode, and why not ctrlc").
+//! `rtmp` sat between it and `cmd`, and when rtmp is done nothing it started still runs.
 //!
-//! What the command's process does between `fork` and `exec` is in [`child`], the only
-//! `pre_exec` hook of rtmp.
+//! * here: the signal table (`action_for`), the start gate and the wait loop;
+//! * [`child`]: rtmp's own `fork` and everything between `fork` and `exec`;
+//! * `tree`: finding and signalling the command's process tree.
 //!
 //! # Invariants
 //!
-//! * **Never exits before the child.** [`Supervisor::spawn_and_wait`] returns only once the
-//!   child has been reaped (or `waitpid` itself failed, which cannot happen while our `SIGCHLD`
-//!   handler is installed). A signal only makes rtmp forward it and keep waiting; whether the
-//!   child dies of it is the child's business.
-//! * **Forwards each signal at most once, and only if the child cannot already have it.**
-//!   rtmp stays in the caller's process group (no `setpgid`/`setsid`), so terminal job control
-//!   works and a signal the kernel sends to the foreground group (Ctrl-C, Ctrl-\, hang-up;
-//!   `si_code == SI_KERNEL`) reaches rtmp *and* the child. Such signals are not sent again. A
-//!   signal another process sent to rtmp's pid (`kill`, `sigqueue`, `tgkill`; `si_code` of
-//!   `SI_USER`, `SI_QUEUE`, `SI_TKILL`) is forwarded with `kill(child, sig)`.
-//!   See [`Supervisor::spawn_and_wait`] for the documented limit with `kill(0, sig)`/`killpg`.
-//! * **The child gets the caller's signal mask and ignored set.** Whatever was blocked or set
-//!   to `SIG_IGN` when [`Supervisor::install`] ran is exactly what the command starts with;
-//!   nothing rtmp itself blocks, ignores or catches leaks into it (POSIX: `exec` keeps the mask
-//!   and `SIG_IGN`, and resets caught signals to `SIG_DFL`).
-//! * **No descriptor leaks.** The only descriptors this module opens are signal-hook's
-//!   self-pipe, a `socketpair` that std creates with `SOCK_CLOEXEC`.
+//! * **Never exits before the tree.** [`Supervisor::spawn_and_wait`] returns only once the
+//!   command has been reaped *and* no other descendant of rtmp (but the guardian) is left: rtmp
+//!   is a child subreaper, so whatever the command leaves behind is re-parented to rtmp; it is
+//!   ended (SIGTERM and SIGCONT, then SIGKILL after `--kill-after`) or, with
+//!   `--wait-children`, waited for. Orphans are reaped all along (`waitid(P_ALL)`).
+//! * **Once a signal has arrived, the command never starts.** The caught signals are blocked
+//!   from [`Supervisor::install`] until the command's process is forked and has been told to
+//!   go; one pending at that last check cancels the start.
+//! * **Each signal reaches each process of the tree once.** rtmp stays in the caller's process
+//!   group (no `setpgid`/`setsid`), so terminal job control works and a signal the kernel sends
+//!   to the foreground group (Ctrl-C, Ctrl-\, Ctrl-Z; `si_code == SI_KERNEL`) reaches rtmp *and*
+//!   the command: not sent again, except a hang-up when rtmp leads its session (the kernel sent
+//!   it to rtmp alone). A signal another process sent to rtmp is sent to every process of the
+//!   tree, through pidfds. Documented limit: `kill(0, sig)`/`killpg` by another process hits
+//!   rtmp's whole group, and rtmp cannot tell it from a `kill` of its own pid (both `SI_USER`):
+//!   the group's members see it twice (GNU `timeout` has the same limit; README, "Design").
+//! * **The command gets the caller's signal mask and ignored set** ([`child`]).
+//! * **No descriptor leaks**: the handler's pipe and the gate's socket are close-on-exec.
 //!
 //! No function here panics on anything the OS or the user can influence, and the module never
 //! calls `process::exit` except as the fallback inside [`die_of_signal`].
 
 pub mod child;
+mod tree;
 
 use std::io;
-use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, Command, ExitStatus};
-use std::sync::atomic::Ordering;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::libc;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
-use nix::sys::signal::{SigSet, Signal, kill};
+use nix::sys::signal::SigSet;
 use nix::unistd::Pid;
-use signal_hook::SigId;
-use signal_hook::iterator::SignalsInfo;
-use signal_hook::iterator::exfiltrator::WithOrigin;
-use signal_hook::iterator::exfiltrator::origin::Origin;
-use signal_hook::low_level::siginfo::Cause;
 
 use crate::exit::{Outcome, Termination};
-use crate::sys::signal::{self, Disposition};
-use child::{CAUGHT_IN_CHILD, ChildSetup, SUPERVISOR_PID, Startup};
+use crate::sys::process::{self, Ended};
+use crate::sys::signal::{self, Catcher, Caught, Disposition};
+use child::{ChildSetup, Gate, Prepared, Startup};
+use tree::Tree;
 
-/// Signals rtmp catches while it supervises (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
-/// SIGUSR2).
-///
-/// These are the asynchronous signals a user or a service manager sends to "the program" and
-/// expects it to act on; they are the set GNU `timeout` forwards minus the ones it uses itself.
-/// `SIGTSTP`/`SIGCONT` are deliberately not caught: their default actions (stop, continue) must
-/// apply to rtmp and, through the shared process group, to the child.
-pub const FORWARDED: &[i32] = &[
-    libc::SIGINT,
-    libc::SIGTERM,
+/// Signals whose default action ends a process and that rtmp catches and passes on to the
+/// tree: everything catchable but the synchronous faults (SEGV, BUS, ILL, FPE, TRAP, SYS, which
+/// are rtmp's own bugs), the stop and continue signals (below) and those ignored by default.
+/// The real-time signals (`SIGRTMIN`..=`SIGRTMAX`) are added by [`caught_signals`]; 32 and 33
+/// are glibc's own and cannot be caught through it (a documented limit).
+pub const TERMINATING: &[i32] = &[
     libc::SIGHUP,
+    libc::SIGINT,
     libc::SIGQUIT,
+    libc::SIGABRT,
     libc::SIGUSR1,
     libc::SIGUSR2,
+    libc::SIGPIPE,
+    libc::SIGALRM,
+    libc::SIGTERM,
+    libc::SIGSTKFLT,
+    libc::SIGXCPU,
+    libc::SIGXFSZ,
+    libc::SIGVTALRM,
+    libc::SIGPROF,
+    libc::SIGIO,
+    libc::SIGPWR,
 ];
+
+/// The stop signals rtmp catches: passed on when sent with `kill`, then rtmp stops itself.
+pub const STOPPING: &[i32] = &[libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU];
+
+/// Every signal rtmp catches (unless the caller left it ignored) besides `SIGCHLD`:
+/// [`TERMINATING`], the real-time signals, [`STOPPING`] and `SIGCONT`.
+pub fn caught_signals() -> Vec<i32> {
+    let mut all = TERMINATING.to_vec();
+    all.extend(libc::SIGRTMIN()..=libc::SIGRTMAX());
+    all.extend_from_slice(STOPPING);
+    all.push(libc::SIGCONT);
+    all
+}
+
+/// Whether `sig` ends a process by default (and so is passed on, and stops a start).
+fn is_terminating(sig: i32) -> bool {
+    TERMINATING.contains(&sig) || (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&sig)
+}
+
+/// What to do with the leftovers: processes of the tree still running when the command has
+/// exited (README, "Leftovers").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Leftovers {
+    /// `--kill-after=DURATION`: the grace period between SIGTERM and SIGKILL (default
+    /// [`DEFAULT_KILL_AFTER`]); with `wait_children`, counted from a signal rtmp passed on.
+    pub kill_after: Option<Duration>,
+    /// `--wait-children`: wait for them to end on their own instead.
+    pub wait_children: bool,
+}
+
+/// The grace period of the leftovers when `--kill-after` is not given.
+pub const DEFAULT_KILL_AFTER: Duration = Duration::from_secs(2);
 
 /// Signal supervision state, created before the temporary path exists.
 ///
-/// Holds signal-hook handlers (a [`SignalsInfo`] with the [`WithOrigin`] exfiltrator, so each
-/// signal comes with its `si_code`-derived origin) for every signal in [`FORWARDED`] plus
-/// `SIGCHLD`. A signal that the process was started with set to `SIG_IGN` is left ignored and
-/// not registered: a command run from `cmd &` in a non-interactive shell inherits `SIGINT` and
-/// `SIGQUIT` ignored (POSIX, "Shell Command Language", asynchronous lists) and must keep them
-/// ignored with rtmp in between. Dropping the supervisor unregisters its handlers; note that
-/// signal-hook then leaves a no-op handler installed, so a later signal is swallowed rather than
-/// acted on (callers exit soon after anyway, via [`die_of_signal`] if needed).
+/// Holds rtmp's handler on every signal of [`caught_signals`] and on `SIGCHLD`, with those
+/// signals blocked until the command has been told to start. A signal that the process was
+/// started with set to `SIG_IGN` is left ignored and not caught: a command run from `cmd &` in
+/// a non-interactive shell inherits `SIGINT` and `SIGQUIT` ignored (POSIX, "Shell Command
+/// Language", asynchronous lists) and must keep them ignored with rtmp in between. Dropping the
+/// supervisor blocks the caught signals again: one arriving while rtmp cleans up afterwards is
+/// not acted on (rtmp ends as the command did, and soon).
 pub struct Supervisor {
-    signals: SignalsInfo<WithOrigin>,
-    /// Signals already taken from `signals` before the child existed, oldest batch first.
-    backlog: Vec<Origin>,
-    /// Signals we put a handler on; `exec` resets those to `SIG_DFL`, and so does the child.
-    caught: Vec<i32>,
-    /// Low-level actions that notice signals arriving in the child before `exec`.
-    child_watch: Vec<SigId>,
+    catcher: Catcher,
+    /// The caught signals and `SIGCHLD`, as a mask.
+    blocked: SigSet,
+    /// Signals taken from the handler's pipe before the command started, oldest first.
+    backlog: Vec<Caught>,
     startup: Startup,
+    leads_session: bool,
+    leftovers: Leftovers,
 }
 
-/// How the supervised command ended, as `waitpid` reported it.
+/// How the supervised command ended, as `waitid` reported it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChildEnd {
     /// The command called `exit(code)`; the caller exits with the same code.
@@ -100,13 +140,16 @@ pub enum ChildEnd {
     /// The command was killed by this signal; the caller removes the path and then
     /// [`die_of_signal`]s with it, so its own parent sees the same `WIFSIGNALED` status.
     Signaled(i32),
+    /// This signal arrived before the command could start, so it never ran: the caller removes
+    /// the path and [`die_of_signal`]s with it, as the command would have died of it.
+    NotStarted(i32),
 }
 
 /// Why the command could not be run (or, rarely, not be waited for).
 ///
 /// [`SpawnError::outcome`] gives rtmp's status for each (GNU `env`, `nice` and `timeout`, and
 /// POSIX for the shell's own command search). The `io::Error` is kept so the caller can print
-/// `rtmp: CMD: <OS text>`.
+/// `rtmp: CMD: <OS text>` (or `rtmp: cannot start CMD: <OS text>` for [`SpawnError::CannotStart`]).
 #[derive(Debug)]
 pub enum SpawnError {
     /// `exec` failed with `ENOENT`: no such command in `PATH`, or a path with a slash that does
@@ -115,14 +158,15 @@ pub enum SpawnError {
     /// Any other failure to run the command (`EACCES`, `ENOEXEC`, `EISDIR`, `E2BIG`, a failure
     /// of the child's set-up before `exec`, ...). [`Outcome::CannotRun`].
     CannotRun(io::Error),
-    /// The child was started but `waitpid` failed, so its status is unknown: GNU `timeout`'s
-    /// "error waiting for command". [`Outcome::ExecFailed`].
+    /// `waitid` failed, so the command's status is unknown: GNU `timeout`'s "error waiting for
+    /// command". [`Outcome::ExecFailed`].
     WaitFailed(io::Error),
-    /// rtmp ran out of resources while starting the child (`EAGAIN`/`ENOMEM` from `fork`,
-    /// `EMFILE`/`ENFILE` for std's status pipe): rtmp's own failure, not the command's, as GNU
-    /// `timeout` treats a failed `fork`. [`Outcome::ExecFailed`]. (`exec` can report these
-    /// too, rarely; rtmp cannot tell the two apart and takes the more common reading.)
+    /// `exec` itself reported a lack of resources (`EAGAIN`, `ENOMEM`, `EMFILE`, `ENFILE`):
+    /// rtmp's lot as much as the command's, as GNU `timeout` treats them. [`Outcome::ExecFailed`].
     NoResources(io::Error),
+    /// rtmp's own `socketpair` or `fork` failed: the command was never forked.
+    /// [`Outcome::ExecFailed`], reported as `cannot start CMD`.
+    CannotStart(io::Error),
 }
 
 impl SpawnError {
@@ -144,17 +188,20 @@ impl SpawnError {
         match self {
             SpawnError::NotFound(_) => Outcome::NotFound,
             SpawnError::CannotRun(_) => Outcome::CannotRun,
-            SpawnError::WaitFailed(_) | SpawnError::NoResources(_) => Outcome::ExecFailed,
+            SpawnError::WaitFailed(_) | SpawnError::NoResources(_) | SpawnError::CannotStart(_) => {
+                Outcome::ExecFailed
+            }
         }
     }
 
-    /// The underlying OS error, for the `rtmp: CMD: <OS text>` message.
+    /// The underlying OS error, for the message.
     pub fn io_error(&self) -> &io::Error {
         match self {
             SpawnError::NotFound(e)
             | SpawnError::CannotRun(e)
             | SpawnError::WaitFailed(e)
-            | SpawnError::NoResources(e) => e,
+            | SpawnError::NoResources(e)
+            | SpawnError::CannotStart(e) => e,
         }
     }
 }
@@ -171,177 +218,269 @@ impl std::error::Error for SpawnError {
     }
 }
 
-/// Whether a caught signal must be sent on to the child, judged by its origin.
+/// What rtmp does with a caught signal (docs/design/process-tree.md, section 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    /// Nothing (the command's tree already has it, or it is rtmp's own); `SIGCHLD` only wakes
+    /// the wait loop.
+    None,
+    /// Send it to every process of the tree.
+    PassOn,
+    /// Send it to every process of the tree, then stop rtmp with it.
+    PassOnAndStop,
+    /// Stop rtmp with it (the kernel stopped the foreground group already).
+    Stop,
+    /// Continue every stopped process of the tree.
+    ContinueTree,
+}
+
+/// The signal table and its origin rules.
 ///
-/// * `SI_KERNEL` (terminal Ctrl-C, Ctrl-\, hang-up of the foreground group): the kernel sent it
-///   to the whole foreground process group, which includes the child. Not forwarded.
-/// * `SI_USER` / `SI_QUEUE` / `SI_MESGQ`: another process targeted rtmp's pid. Forwarded.
-/// * `SI_TKILL`: `tgkill` targets a single thread, so it can never have reached the child.
-///   Forwarded.
-/// * Unknown codes: forwarded. Missing a signal could leave rtmp waiting forever on a child
-///   that was meant to stop; a duplicate is the lesser harm.
-fn should_forward(cause: &Cause) -> bool {
-    !matches!(cause, Cause::Kernel | Cause::Chld(_))
-}
-
-/// Sends `sig` to the child. Errors are ignored: there is nothing better to do than keep
-/// waiting for it. The child has not been reaped yet (that happens right before
-/// [`Supervisor::spawn_and_wait`] returns), so `pid` cannot have been reused.
-fn forward(pid: Option<Pid>, sig: i32) {
-    if let (Some(pid), Ok(sig)) = (pid, Signal::try_from(sig)) {
-        let _ = kill(pid, sig);
-    }
-}
-
-fn child_end(status: ExitStatus) -> Result<ChildEnd, SpawnError> {
-    if let Some(code) = status.code() {
-        Ok(ChildEnd::Exited(code))
-    } else if let Some(sig) = status.signal() {
-        Ok(ChildEnd::Signaled(sig))
+/// * Sent by a process (`si_code <= 0`: `SI_USER`, `SI_QUEUE`, `SI_TKILL`, ...) to rtmp: passed
+///   on; a stop signal then stops rtmp too. A `SI_USER` signal from rtmp's own pid is one the
+///   kernel generated for rtmp itself (`SIGPIPE`, `SIGXFSZ` of its own write) or its own
+///   `raise`: not passed on.
+/// * Generated by the kernel (`SI_KERNEL` or another positive code): the terminal sent it to the
+///   whole foreground group, or it is rtmp's own (its CPU limit): not passed on, not fatal;
+///   except a hang-up when rtmp leads its session, which the kernel sent to rtmp alone.
+/// * `SIGCONT`, whatever its origin: continue the tree's stopped processes.
+fn action_for(caught: &Caught, me: libc::pid_t, leads_session: bool) -> Action {
+    let sent = caught.code <= 0 && !(caught.code == libc::SI_USER && caught.pid == me);
+    let sig = caught.signal;
+    if sig == libc::SIGCHLD {
+        Action::None
+    } else if sig == libc::SIGCONT {
+        Action::ContinueTree
+    } else if STOPPING.contains(&sig) {
+        if sent {
+            Action::PassOnAndStop
+        } else {
+            Action::Stop
+        }
+    } else if sent || (sig == libc::SIGHUP && leads_session) {
+        Action::PassOn
     } else {
-        // std's waitpid does not ask for stop/continue reports, so this is unreachable.
-        Err(SpawnError::WaitFailed(io::Error::other(format!(
-            "unexpected wait status {:#x}",
-            status.into_raw()
-        ))))
+        Action::None
     }
 }
 
 impl Supervisor {
-    /// Starts catching [`FORWARDED`] signals and `SIGCHLD`, and records the signal mask and the
-    /// `SIGPIPE`/`SIGCHLD` dispositions the child must start with.
+    /// Starts catching the signals of [`caught_signals`] and `SIGCHLD`, blocked until the
+    /// command starts, makes rtmp a child subreaper, and records the signal mask and the
+    /// `SIGCHLD` disposition the command must start with.
     ///
     /// Call it before creating the temporary path, so that a signal arriving while the path
     /// exists is never acted on by default (which would leave the path behind); use
-    /// [`Supervisor::pending_signal`] to find out about such a signal. Signals already set to
-    /// `SIG_IGN` (checked with `sigaction`) stay ignored and are not registered.
+    /// [`Supervisor::pending_signal`] to find out about such a signal.
     ///
     /// # Errors
-    /// An `io::Error` from `sigaction`, `pthread_sigmask` or signal-hook's registration (for
-    /// example when the self-pipe cannot be created because the descriptor table is full).
+    /// An `io::Error` from `sigaction`, `pthread_sigmask`, `pipe2` (for example when the
+    /// descriptor table is full) or `prctl`.
     pub fn install() -> io::Result<Supervisor> {
-        let startup = Startup {
-            mask: SigSet::thread_get_mask()?,
-            pipe_ignored: signal::is_ignored(libc::SIGPIPE)?,
-            chld_ignored: signal::is_ignored(libc::SIGCHLD)?,
-        };
-        let mut caught = Vec::with_capacity(FORWARDED.len() + 1);
-        for &sig in FORWARDED {
-            if !signal::is_ignored(sig)? {
-                caught.push(sig);
-            }
+        let mask = SigSet::thread_get_mask()?;
+        let chld_ignored = signal::is_ignored(libc::SIGCHLD)?;
+        let wanted = caught_signals();
+        let mut blocked = SigSet::empty();
+        for &sig in wanted.iter().chain(&[libc::SIGCHLD]) {
+            signal::add(&mut blocked, sig)?;
         }
-        // SIGCHLD is caught even if ignored: with SIG_IGN the kernel reaps the child itself
-        // and waitpid could not report its status. The child gets SIG_IGN back (Startup).
-        caught.push(libc::SIGCHLD);
-        // A caller that blocked SIGCHLD would leave rtmp waiting forever for a wake-up that
-        // never comes. rtmp unblocks it for itself; the child gets the recorded mask back.
-        SigSet::from(Signal::SIGCHLD).thread_unblock()?;
-
-        SUPERVISOR_PID.store(nix::unistd::getpid().as_raw(), Ordering::SeqCst);
-        let signals = SignalsInfo::<WithOrigin>::new(&caught)?;
-        let mut sup = Supervisor {
-            signals,
+        // Blocked first: a signal from here on waits, pending, for the check before the start.
+        blocked.thread_block()?;
+        // SIGCHLD is caught even if ignored: with SIG_IGN the kernel reaps the children itself
+        // and waitid could not report the command's status. The command gets SIG_IGN back.
+        let (catcher, _ignored) = Catcher::install(&wanted, &[libc::SIGCHLD])?;
+        process::become_subreaper()?;
+        Ok(Supervisor {
+            catcher,
+            blocked,
             backlog: Vec::new(),
-            caught,
-            child_watch: Vec::new(),
-            startup,
-        };
-        for &sig in sup.caught.iter().filter(|&&s| s != libc::SIGCHLD) {
-            let id = signal::record_in_forked_child(sig, &SUPERVISOR_PID, &CAUGHT_IN_CHILD)?;
-            sup.child_watch.push(id);
-        }
-        Ok(sup)
+            startup: Startup { mask, chld_ignored },
+            leads_session: process::leads_session(),
+            leftovers: Leftovers::default(),
+        })
     }
 
-    /// Non-blocking: the first signal from [`FORWARDED`] received since
-    /// [`Supervisor::install`], whatever its origin, or `None`.
+    /// What to do with processes the command leaves running (default: end them).
+    pub fn set_leftovers(&mut self, leftovers: Leftovers) {
+        self.leftovers = leftovers;
+    }
+
+    /// Non-blocking: a terminating signal received since [`Supervisor::install`] (any origin),
+    /// or `None`. Stop and continue signals are kept for the wait loop.
     ///
-    /// "First" means lowest-numbered among those pending: signal-hook does not keep the
-    /// arrival order across different signals. The signal stays recorded, so calling
-    /// [`Supervisor::spawn_and_wait`] afterwards would still forward it to the child.
-    ///
-    /// The caller checks this right before spawning: `Some(sig)` means rtmp was asked to stop
-    /// while it was setting up, so it removes the path and calls [`die_of_signal`]`(sig)`, the
-    /// way the command would have died had it been running.
+    /// The caller checks this after creating the path: `Some(sig)` means rtmp was asked to
+    /// stop while it was setting up, so it removes the path and calls
+    /// [`die_of_signal`]`(sig)`, the way the command would have died had it been running.
+    /// [`Supervisor::spawn_and_wait`] checks again after its fork (the start gate).
     pub fn pending_signal(&mut self) -> Option<i32> {
-        self.drain();
-        self.backlog
+        self.backlog.extend(self.catcher.drain());
+        let me = nix::unistd::getpid().as_raw();
+        if let Some(c) = self
+            .backlog
             .iter()
-            .map(|o| o.signal)
-            .find(|s| FORWARDED.contains(s))
+            .find(|c| is_terminating(c.signal) && !(c.code == libc::SI_USER && c.pid == me))
+        {
+            return Some(c.signal);
+        }
+        let pending = signal::pending().ok()?;
+        self.catcher
+            .caught()
+            .iter()
+            .copied()
+            .find(|&s| is_terminating(s) && signal::contains(&pending, s))
     }
 
-    fn drain(&mut self) {
-        self.backlog.extend(self.signals.pending());
-    }
-
-    /// Spawns `cmd` with `setup` and waits for it, forwarding signals; returns how it ended.
+    /// Spawns `cmd` with `setup`, waits for it and for the rest of its tree, passing signals
+    /// on; returns how the command ended.
     ///
-    /// The command keeps rtmp's process group and its stdin/stdout/stderr (whatever `cmd` was
-    /// configured with; rtmp configures nothing). Before `exec` the command's process applies
-    /// `setup` and restores the signal mask and the `SIGPIPE`/`SIGCHLD` dispositions recorded
-    /// by [`Supervisor::install`], undoing both std's reset (empty mask, `SIGPIPE` to
-    /// `SIG_DFL`) and rtmp's own handlers ([`child`]).
+    /// The command keeps rtmp's process group and its stdin, stdout and stderr (the stdio
+    /// settings of `cmd` are not used). Its start goes through the gate ([`child`]): if a
+    /// terminating signal is pending once its process exists, the process is killed before
+    /// `exec` and [`ChildEnd::NotStarted`] is returned.
     ///
-    /// Supervision neither polls nor sleeps: it checks `try_wait`, then blocks on the signal
-    /// iterator, which `SIGCHLD` wakes; checking before blocking covers a child that exits
-    /// before the first wait, and any `SIGCHLD` (they coalesce) just triggers another check.
-    ///
-    /// Forwarding is decided per signal by origin (see the module docs). Signals received
-    /// before the child existed are forwarded whatever their origin, because the child cannot
-    /// have seen them. Documented limits:
-    /// * `kill(0, sig)` / `killpg` by another process hits rtmp's whole group. The child gets it
-    ///   directly, and rtmp cannot tell it from a `kill` of its own pid (both are `SI_USER`),
-    ///   so rtmp forwards it and the child sees it twice. GNU `timeout --foreground` has the
-    ///   same limit; putting the child in its own group would break terminal job control.
-    /// * A kernel-origin signal arriving between the last check for early signals and the
-    ///   `fork` (microseconds) reaches only rtmp and is not forwarded.
+    /// The wait neither polls nor sleeps: it reaps every ended child, then waits on the
+    /// handler's pipe, which `SIGCHLD` (and every other caught signal) wakes; with a timeout
+    /// only while a grace period runs.
     ///
     /// # Errors
-    /// A [`SpawnError`]: [`SpawnError::NotFound`] when `exec` fails with `ENOENT`,
-    /// [`SpawnError::NoResources`] when rtmp ran out of processes, memory or descriptors,
-    /// [`SpawnError::CannotRun`] for every other spawn failure (including a failure of the
-    /// set-up before `exec`), [`SpawnError::WaitFailed`] if `waitpid` fails.
-    ///
-    /// # Panics
-    /// Only if signal-hook fails to read its own self-pipe, which it treats as a bug (its
-    /// `wait` panics); nothing the OS or the user controls leads there.
+    /// A [`SpawnError`]: [`SpawnError::CannotStart`] when rtmp's own `socketpair` or `fork`
+    /// failed, [`SpawnError::NotFound`] when `exec` fails with `ENOENT`,
+    /// [`SpawnError::NoResources`] when it reports a lack of resources,
+    /// [`SpawnError::CannotRun`] for every other failure before or at `exec`,
+    /// [`SpawnError::WaitFailed`] if `waitid` fails.
     pub fn spawn_and_wait(
         mut self,
-        mut cmd: Command,
+        cmd: Command,
         setup: ChildSetup,
     ) -> Result<ChildEnd, SpawnError> {
-        child::install_hook(&mut cmd, setup, self.startup, self.caught.clone());
-        self.drain();
-        let mut child: Child = cmd.spawn().map_err(SpawnError::from_spawn)?;
-        let pid = libc::pid_t::try_from(child.id()).ok().map(Pid::from_raw);
-
-        for origin in std::mem::take(&mut self.backlog) {
-            if FORWARDED.contains(&origin.signal) {
-                forward(pid, origin.signal);
-            }
+        let prepared = Prepared::new(&cmd).map_err(SpawnError::CannotRun)?;
+        if let Some(sig) = self.pending_signal() {
+            return Ok(ChildEnd::NotStarted(sig));
         }
+        // Rtmp's children now (the guardian) are not the command's tree.
+        let mut tree = Tree::new();
+        let gate: Gate = child::spawn(&prepared, setup, self.startup)
+            .map_err(|e| SpawnError::CannotStart(e.0))?;
+        // The gate: the caught signals are still blocked, so nothing can slip in between this
+        // check and the decision.
+        if let Some(sig) = self.pending_signal() {
+            gate.cancel();
+            return Ok(ChildEnd::NotStarted(sig));
+        }
+        gate.open();
+        // From here the command has started: signals are handled as they come.
+        let _ = self.blocked.thread_unblock();
+        let pid = match gate.started() {
+            Ok(pid) => pid,
+            Err(e) => return Err(self.exec_failed(e)),
+        };
+        self.wait(pid, &mut tree)
+    }
+
+    /// The command's process could not `exec`: reap it, classify the error.
+    fn exec_failed(&self, err: io::Error) -> SpawnError {
+        // The process ended right after reporting; ignore how (127).
+        let _ = Self::reap_until_gone();
+        SpawnError::from_spawn(err)
+    }
+
+    /// Reaps every ended child; returns them.
+    fn reap_until_gone() -> io::Result<Vec<(Pid, Ended)>> {
+        let mut out = Vec::new();
+        while let Some(one) = process::reap_any()? {
+            out.push(one);
+        }
+        Ok(out)
+    }
+
+    /// The wait loop: see [`Supervisor::spawn_and_wait`] and the module doc.
+    fn wait(mut self, command: Pid, tree: &mut Tree) -> Result<ChildEnd, SpawnError> {
+        let me = nix::unistd::getpid().as_raw();
+        let mut end: Option<ChildEnd> = None;
+        let mut leftovers_seen = false;
+        let mut deadline: Option<Instant> = None;
+        let mut killed = false;
+        let mut passed_on = false;
+        let mut pending = std::mem::take(&mut self.backlog);
         loop {
-            match child.try_wait() {
-                Ok(Some(status)) => return child_end(status),
-                Ok(None) => {}
-                Err(e) => return Err(SpawnError::WaitFailed(e)),
-            }
-            for origin in self.signals.wait() {
-                if FORWARDED.contains(&origin.signal) && should_forward(&origin.cause) {
-                    forward(pid, origin.signal);
+            for caught in pending.drain(..) {
+                match action_for(&caught, me, self.leads_session) {
+                    Action::None => {}
+                    Action::PassOn => {
+                        tree.signal_all(caught.signal);
+                        passed_on = true;
+                    }
+                    Action::PassOnAndStop => {
+                        tree.signal_all(caught.signal);
+                        signal::stop_self_with(caught.signal);
+                    }
+                    Action::Stop => signal::stop_self_with(caught.signal),
+                    Action::ContinueTree => tree.continue_stopped(),
                 }
             }
+            for (pid, ended) in Self::reap_until_gone().map_err(SpawnError::WaitFailed)? {
+                tree.reaped(pid);
+                if pid == command {
+                    end = Some(match ended {
+                        Ended::Exited(code) => ChildEnd::Exited(code),
+                        Ended::Signaled(sig) => ChildEnd::Signaled(sig),
+                    });
+                }
+            }
+            if let Some(end) = end {
+                if tree.is_empty() {
+                    return Ok(end);
+                }
+                let now = Instant::now();
+                let grace = self.leftovers.kill_after.unwrap_or(DEFAULT_KILL_AFTER);
+                if !leftovers_seen {
+                    leftovers_seen = true;
+                    if !self.leftovers.wait_children {
+                        if !grace.is_zero() {
+                            // CONT after TERM, so that a stopped process can act on the TERM.
+                            tree.signal_all(libc::SIGTERM);
+                            tree.signal_all(libc::SIGCONT);
+                        }
+                        deadline = Some(now + grace);
+                    }
+                }
+                if self.leftovers.wait_children
+                    && deadline.is_none()
+                    && passed_on
+                    && let Some(grace) = self.leftovers.kill_after
+                {
+                    deadline = Some(now + grace);
+                }
+                if !killed && deadline.is_some_and(|d| now >= d) {
+                    tree.freeze_and_kill();
+                    killed = true;
+                    // The killed processes end at once; their SIGCHLDs wake the loop.
+                    continue;
+                }
+            }
+            let timeout = match deadline {
+                Some(d) if !killed => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    // Rounded up, so that the loop does not wake a moment before the deadline.
+                    let ms = left.as_micros().div_ceil(1000);
+                    PollTimeout::try_from(i32::try_from(ms).unwrap_or(i32::MAX))
+                        .unwrap_or(PollTimeout::MAX)
+                }
+                _ => PollTimeout::NONE,
+            };
+            let mut fds = [PollFd::new(self.catcher.fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, timeout) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return Err(SpawnError::WaitFailed(e.into())),
+            }
+            pending = self.catcher.drain();
         }
     }
 }
 
 impl Drop for Supervisor {
     fn drop(&mut self) {
-        for id in self.child_watch.drain(..) {
-            signal_hook::low_level::unregister(id);
-        }
+        let _ = self.blocked.thread_block();
     }
 }
 
@@ -397,6 +536,10 @@ mod tests {
                 SpawnError::NoResources(error(libc::EMFILE)),
                 Outcome::ExecFailed,
             ),
+            (
+                SpawnError::CannotStart(error(libc::EAGAIN)),
+                Outcome::ExecFailed,
+            ),
         ];
         for (err, outcome) in table {
             assert_eq!(err.outcome(), outcome, "{err:?}");
@@ -405,8 +548,8 @@ mod tests {
         assert_eq!(cr.io_error().raw_os_error(), Some(libc::EACCES));
     }
 
-    /// Regression (black-box test with `ulimit -n 9`): running out of descriptors while
-    /// starting the child is rtmp's failure (125), not "cannot run the command" (126).
+    /// Regression (black-box test with `ulimit -n 9`): running out of resources at `exec` is
+    /// rtmp's failure (125), not "cannot run the command" (126).
     #[test]
     fn resource_exhaustion_while_spawning_is_rtmps_failure() {
         for errno in [libc::EMFILE, libc::ENFILE, libc::EAGAIN, libc::ENOMEM] {
@@ -422,34 +565,100 @@ mod tests {
         assert_eq!(e.outcome(), Outcome::NotFound);
     }
 
+    fn caught(signal: i32, code: i32, pid: i32) -> Caught {
+        Caught { signal, code, pid }
+    }
+
     #[test]
-    fn terminal_signals_are_not_forwarded_sent_ones_are() {
-        assert!(!should_forward(&Cause::Kernel));
-        for cause in [
-            Cause::Sent(signal_hook::low_level::siginfo::Sent::User),
-            Cause::Sent(signal_hook::low_level::siginfo::Sent::TKill),
-            Cause::Sent(signal_hook::low_level::siginfo::Sent::Queue),
-            Cause::Unknown,
+    fn terminal_signals_are_not_passed_on_sent_ones_are() {
+        let me = 100;
+        let (kernel, user, queue, tkill) = (
+            libc::SI_KERNEL,
+            libc::SI_USER,
+            libc::SI_QUEUE,
+            libc::SI_TKILL,
+        );
+        for sig in [
+            libc::SIGINT,
+            libc::SIGQUIT,
+            libc::SIGTERM,
+            libc::SIGALRM,
+            libc::SIGRTMAX(),
         ] {
-            assert!(should_forward(&cause), "{cause:?}");
+            assert_eq!(action_for(&caught(sig, kernel, 0), me, false), Action::None);
+            assert_eq!(action_for(&caught(sig, kernel, 0), me, true), Action::None);
+            for code in [user, queue, tkill] {
+                assert_eq!(action_for(&caught(sig, code, 7), me, false), Action::PassOn);
+            }
+            // rtmp's own (a SIGPIPE of its write, its raise): never passed on.
+            assert_eq!(action_for(&caught(sig, user, me), me, false), Action::None);
         }
     }
 
     #[test]
-    fn forwarded_set_is_as_specified() {
-        let mut got = FORWARDED.to_vec();
-        got.sort_unstable();
-        let mut want = vec![
-            libc::SIGHUP,
-            libc::SIGINT,
-            libc::SIGQUIT,
-            libc::SIGUSR1,
-            libc::SIGUSR2,
-            libc::SIGTERM,
-        ];
-        want.sort_unstable();
-        assert_eq!(got, want);
-        // CAUGHT_IN_CHILD uses one bit per forwarded signal.
-        assert!(FORWARDED.iter().all(|&s| (1..32).contains(&s)));
+    fn a_hangup_from_the_kernel_is_passed_on_only_by_a_session_leader() {
+        let hup = caught(libc::SIGHUP, libc::SI_KERNEL, 0);
+        assert_eq!(action_for(&hup, 1, false), Action::None);
+        assert_eq!(action_for(&hup, 1, true), Action::PassOn);
+    }
+
+    #[test]
+    fn stop_and_continue_follow_the_table() {
+        for sig in STOPPING.iter().copied() {
+            assert_eq!(
+                action_for(&caught(sig, libc::SI_USER, 7), 1, false),
+                Action::PassOnAndStop
+            );
+            assert_eq!(
+                action_for(&caught(sig, libc::SI_KERNEL, 0), 1, false),
+                Action::Stop
+            );
+        }
+        for code in [libc::SI_USER, libc::SI_KERNEL] {
+            assert_eq!(
+                action_for(&caught(libc::SIGCONT, code, 7), 1, false),
+                Action::ContinueTree
+            );
+        }
+        assert_eq!(
+            action_for(&caught(libc::SIGCHLD, libc::CLD_EXITED, 7), 1, false),
+            Action::None
+        );
+    }
+
+    #[test]
+    fn caught_set_is_as_specified() {
+        let all = caught_signals();
+        for never in [
+            libc::SIGKILL,
+            libc::SIGSTOP,
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGILL,
+            libc::SIGFPE,
+            libc::SIGTRAP,
+            libc::SIGSYS,
+            libc::SIGCHLD,
+            libc::SIGWINCH,
+            libc::SIGURG,
+            32,
+            33,
+        ] {
+            assert!(!all.contains(&never), "{never}");
+        }
+        for sig in [
+            libc::SIGALRM,
+            libc::SIGPWR,
+            libc::SIGSTKFLT,
+            libc::SIGRTMIN(),
+            libc::SIGRTMAX(),
+            libc::SIGTSTP,
+            libc::SIGCONT,
+        ] {
+            assert!(all.contains(&sig), "{sig}");
+        }
+        // Every signal 1..=SIGRTMAX is either caught or deliberately left alone.
+        assert_eq!(all.len(), libc::SIGRTMAX() as usize - 13);
+        assert!(is_terminating(libc::SIGRTMIN()) && !is_terminating(libc::SIGTSTP));
     }
 }

@@ -1,12 +1,13 @@
-//! The port surface: the only raw `libc` calls in rtmp, and all its `unsafe` blocks but one.
+//! The port surface: the only raw `libc` calls in rtmp, and all its `unsafe` blocks.
 //!
 //! Everything above this module uses nix's safe APIs or the functions here; what it needs that
 //! nix 0.32 does not offer safely (or at all, with the features rtmp builds it with) is wrapped
-//! here, one unsafe operation per block, each with the reason it is sound. The one `unsafe`
-//! outside is the registration of the `pre_exec` hook in [`crate::supervise::child`]: its
-//! soundness is an argument about that module's code (async-signal-safety), so it stays there.
-//! This is also the only Linux-specific code: `openat2`, `O_PATH`, `/proc/self/fd`,
-//! `O_TMPFILE`, `pidfd_open`, `close_range` and `prctl`. Porting rtmp means porting these three
+//! here, one unsafe operation per block, each with the reason it is sound. The command's
+//! process is rtmp's own `fork` (`process::fork_for_exec`); the argument that the code it
+//! runs before `exec` is async-signal-safe is about [`crate::supervise::child`]'s code, so it
+//! is made there. This is also the only Linux-specific code: `openat2`, `O_PATH`,
+//! `/proc/self/fd`, `O_TMPFILE`, `pidfd_open`, `pidfd_send_signal`, `/proc/PID/task/*/children`,
+//! `close_range` and `prctl` (`PR_SET_CHILD_SUBREAPER`). Porting rtmp means porting these three
 //! files (README, "Design").
 //!
 //! A few functions here are safe to call but come with a precondition that the type system
@@ -20,9 +21,10 @@
 //! * [`fs`]: descriptors and the file system (directory opens that never follow a symlink,
 //!   permission changes through a descriptor, the unnamed file, a socket write without SIGPIPE).
 //! * `signal`: signal dispositions and masks for any signal number, real-time ones included
-//!   (nix's `Signal` enum cannot name those), and the handler that notices a signal in a forked
-//!   child before `exec`.
-//! * `process`: `fork` while single-threaded, `_exit`, pidfds, closing every other descriptor.
+//!   (nix's `Signal` enum cannot name those), and rtmp's one handler, which reports each signal
+//!   with its origin through a pipe.
+//! * `process`: `fork` (while single-threaded, and for an `exec`), `execvp`, `_exit`, `waitid`,
+//!   pidfds, `/proc` reads of children and state, the subreaper, closing every other descriptor.
 
 pub mod args;
 pub mod fs;

@@ -1,9 +1,10 @@
-//! Processes: `fork` while single-threaded, `_exit`, pidfds, the process name, and closing
-//! every descriptor but a few.
+//! Processes: `fork` (while single-threaded, and for an `exec`), `exec` itself, `_exit`,
+//! `waitid`, pidfds and `pidfd_send_signal`, `/proc` reads of a process's children and state,
+//! the process name, and closing every descriptor but a few.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, c_char};
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::libc;
 use nix::unistd::{ForkResult, Pid};
@@ -11,8 +12,8 @@ use nix::unistd::{ForkResult, Pid};
 /// `fork`. In [`ForkResult::Child`], the caller must end the new process with [`exit_now`]
 /// and never return into code that expects to run once (the guardian does so).
 ///
-/// Sound only while the process has one thread: rtmp starts none (signal-hook's iterator runs
-/// in the calling thread, and nothing else spawns one), so the forked process may run any code,
+/// Sound only while the process has one thread: rtmp starts none (its signal handler only
+/// writes to a pipe, and nothing spawns a thread), so the forked process may run any code,
 /// allocation included. The only caller is `--exec`'s guardian, never a test harness.
 ///
 /// # Errors
@@ -82,6 +83,193 @@ pub fn close_descriptors_from(first: RawFd) {
     }
 }
 
+/// `fork` for a process that will only `exec` or `_exit`. In [`ForkResult::Child`] the caller
+/// may run async-signal-safe code only (single system calls on data prepared before the fork, no
+/// allocation, no lock): the parent may have other threads (the test harness does) whose locks
+/// stay held in the child. `crate::supervise::child` is that code.
+///
+/// # Errors
+/// The OS error of `fork` (`EAGAIN`, `ENOMEM`): rtmp's own failure, not the command's.
+pub fn fork_for_exec() -> io::Result<ForkResult> {
+    // SAFETY: the contract above is the caller's: in the child only async-signal-safe code runs
+    // before exec or _exit.
+    Ok(unsafe { nix::unistd::fork() }?)
+}
+
+unsafe extern "C" {
+    /// The C library's environment, which `execvp` passes on and searches `PATH` in.
+    static mut environ: *const *const c_char;
+}
+
+/// In a process forked by [`fork_for_exec`]: makes `envp` (null-terminated) the environment,
+/// when given, and `execvp`s `program` with `argv` (null-terminated), searching `PATH` of that
+/// environment as std's `Command` does. Returns only on failure, with its OS error.
+///
+/// The pointers must stay valid until the call returns (they are the parent's data, prepared
+/// before the fork; the child never frees them).
+pub fn exec_with(
+    program: &CStr,
+    argv: &[*const c_char],
+    envp: Option<&[*const c_char]>,
+) -> io::Error {
+    if argv.last().is_none_or(|p| !p.is_null())
+        || envp.is_some_and(|e| e.last().is_none_or(|p| !p.is_null()))
+    {
+        return io::Error::from_raw_os_error(libc::EINVAL);
+    }
+    if let Some(envp) = envp {
+        // SAFETY: only the forked, single-threaded child calls this, so no other thread reads
+        // `environ`; `envp` is null-terminated (checked above) and outlives the exec.
+        unsafe { environ = envp.as_ptr() };
+    }
+    // SAFETY: `program` is a C string and `argv` a null-terminated array of C strings (checked),
+    // valid for the call; execvp returns only on failure.
+    unsafe { libc::execvp(program.as_ptr(), argv.as_ptr()) };
+    io::Error::last_os_error()
+}
+
+/// How a process ended, as `waitid` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// `exit(code)`.
+    Exited(i32),
+    /// Killed by this signal (any number, real-time ones included).
+    Signaled(i32),
+}
+
+/// Reaps one child that has ended, any child (`waitid(P_ALL, WEXITED|WNOHANG)`): `None` when no
+/// child has ended (or there is none).
+///
+/// # Errors
+/// The OS error of `waitid` other than `ECHILD` and `EINTR`.
+pub fn reap_any() -> io::Result<Option<(Pid, Ended)>> {
+    loop {
+        // SAFETY: an all-zero siginfo_t is a valid value (plain integers and a union of them).
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is a valid out-pointer; P_ALL ignores the id.
+        let rc = unsafe { libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOHANG) };
+        if rc != 0 {
+            let err = io::Error::last_os_error();
+            match err.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::ECHILD) => return Ok(None),
+                _ => return Err(err),
+            }
+        }
+        // SAFETY: after a successful waitid, si_pid and si_status are the valid fields.
+        let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
+        if pid == 0 {
+            return Ok(None);
+        }
+        let ended = if info.si_code == libc::CLD_EXITED {
+            Ended::Exited(status)
+        } else {
+            Ended::Signaled(status)
+        };
+        return Ok(Some((Pid::from_raw(pid), ended)));
+    }
+}
+
+/// `pidfd_send_signal(pidfd, sig, NULL, 0)` (Linux 5.1; nix has none): `sig` 0 only checks that
+/// the process still exists. Never reaches a process that merely reuses the pid.
+///
+/// # Errors
+/// `ESRCH` when the process has ended; `EINVAL` for a bad signal.
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: the call takes integers and a null siginfo pointer, which the kernel allows.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0u32,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `kill(pid, sig)` for any signal number (nix's `Signal` cannot name the real-time ones).
+///
+/// # Errors
+/// `ESRCH`, `EPERM`, `EINVAL`.
+pub fn kill_any(pid: Pid, sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: kill takes integers and touches no memory of ours.
+    if unsafe { libc::kill(pid.as_raw(), sig) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The children of `pid`, every thread's (`/proc/PID/task/*/children`, `CONFIG_PROC_CHILDREN`).
+/// Empty when the process is gone. `None` when the kernel has no such file.
+pub fn children_of(pid: Pid) -> Option<Vec<Pid>> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut out = Vec::new();
+    let mut seen_file = false;
+    for task in tasks.filter_map(Result::ok) {
+        let Ok(text) = std::fs::read_to_string(task.path().join("children")) else {
+            continue;
+        };
+        seen_file = true;
+        out.extend(
+            text.split_ascii_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .map(Pid::from_raw),
+        );
+    }
+    if !seen_file && std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        return None;
+    }
+    Some(out)
+}
+
+/// What `/proc/PID/stat` says of a process: its parent, state letter and start time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// Field 4, the parent's pid.
+    pub ppid: Pid,
+    /// Field 3: `R`, `S`, `D`, `T` (stopped), `t` (traced), `Z`, ...
+    pub state: char,
+    /// Field 22, in clock ticks since boot: with the pid, it names one process for good.
+    pub start_time: u64,
+}
+
+/// Reads `/proc/PID/stat`; `None` when the process is gone (or the file makes no sense).
+pub fn proc_stat(pid: Pid) -> Option<Stat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The name (field 2) may hold spaces and parentheses; it ends at the last ')'.
+    let rest = text.get(text.rfind(')')? + 1..)?;
+    let mut fields = rest.split_ascii_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    // Fields 5..=21 are skipped; the iterator now stands at field 5.
+    let start_time = fields.nth(22 - 5)?.parse().ok()?;
+    Some(Stat {
+        ppid: Pid::from_raw(ppid),
+        state,
+        start_time,
+    })
+}
+
+/// Makes rtmp a child subreaper (`PR_SET_CHILD_SUBREAPER`): every process its descendants
+/// orphan is re-parented to rtmp instead of init. Not inherited by `fork`.
+///
+/// # Errors
+/// The OS error of `prctl` (`EINVAL` on a kernel older than 3.4).
+pub fn become_subreaper() -> io::Result<()> {
+    Ok(nix::sys::prctl::set_child_subreaper(true)?)
+}
+
+/// Whether this process leads its session (`getsid(0) == getpid()`): then a hang-up of its
+/// controlling terminal is sent to it alone.
+pub fn leads_session() -> bool {
+    nix::unistd::getsid(None).is_ok_and(|sid| sid == nix::unistd::getpid())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +301,37 @@ mod tests {
             err.raw_os_error(),
             Some(libc::ESRCH | libc::ENOSYS)
         ));
+    }
+
+    #[test]
+    fn stat_and_children_describe_a_child() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("spawn");
+        let pid = Pid::from_raw(libc::pid_t::try_from(child.id()).expect("pid"));
+        let stat = proc_stat(pid).expect("stat");
+        assert_eq!(stat.ppid, nix::unistd::getpid());
+        assert!(stat.start_time > 0);
+        if let Some(children) = children_of(nix::unistd::getpid()) {
+            assert!(children.contains(&pid), "{children:?}");
+        }
+        if let Ok(fd) = pidfd_open(pid) {
+            pidfd_send_signal(fd.as_fd(), 0).expect("alive");
+            pidfd_send_signal(fd.as_fd(), libc::SIGKILL).expect("kill");
+            let _ = child.wait();
+            let err = pidfd_send_signal(fd.as_fd(), 0).expect_err("gone");
+            assert_eq!(err.raw_os_error(), Some(libc::ESRCH));
+        } else {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        assert_eq!(proc_stat(pid).map(|s| s.ppid), None);
+    }
+
+    #[test]
+    fn a_name_with_parentheses_and_spaces_does_not_confuse_stat() {
+        let me = proc_stat(nix::unistd::getpid()).expect("own stat");
+        assert!(matches!(me.state, 'R' | 'S'));
     }
 }

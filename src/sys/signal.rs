@@ -1,17 +1,32 @@
-//! Signal dispositions and masks by signal number.
+//! Signal dispositions, masks and rtmp's one signal handler, by signal number.
 //!
 //! rtmp must handle any signal a child can die of, real-time signals included, and nix's
-//! `Signal` enum cannot name those; so the few operations that take an arbitrary number are
-//! raw here. Where a `Signal` suffices (masks of whole sets, `kill` of standard signals), the
-//! callers use nix directly. Every function here is async-signal-safe (plain system calls on
-//! stack data, no allocation), so the command's process may use them between `fork` and `exec`.
+//! `Signal` enum cannot name those; so the operations that take an arbitrary number are raw
+//! here. Where a `Signal` suffices (masks of whole sets), the callers use nix directly. Every
+//! function here but [`Catcher::install`] is async-signal-safe (plain system calls on stack
+//! data, no allocation), so the command's process may use them between `fork` and `exec`.
+//!
+//! # The handler
+//!
+//! [`Catcher`] puts one `SA_SIGINFO` handler on every signal it is given. In rtmp the handler
+//! writes a 12-byte record (signal, `si_code`, `si_pid`) to a non-blocking close-on-exec pipe
+//! whose read end the supervisor polls, so signals come out in arrival order, each with its
+//! origin, and a wait for them can have a timeout (the `--kill-after` grace period). A pipe
+//! and not signalfd: the test harness runs a supervisor in a process with a second thread,
+//! where a blocked signal would be delivered to that thread with its default action. In a
+//! process forked from rtmp that has not reached `exec` yet (the command's, before its mask is
+//! restored) the handler instead resets the signal to `SIG_DFL` and raises it again, so the
+//! signal acts on that process as it would without rtmp, and nothing of it leaks into rtmp's
+//! pipe. Records are lost only if the pipe is full (about 5 000 unread signals); the kernel
+//! coalesces standard signals anyway.
 
 use std::io;
-use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, Ordering};
 
+use nix::fcntl::OFlag;
 use nix::libc::{self, c_int};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet};
-use signal_hook::SigId;
 
 /// What a signal does when no handler catches it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,29 +103,224 @@ pub fn raise(sig: c_int) {
     }
 }
 
-/// Installs a low-level action for `sig` (beside the handlers signal-hook's iterator already
-/// has) that sets bit `1 << sig` of `flags` when the signal is delivered to a process whose pid
-/// is not `owner`: a child forked by the owner that has not reached `exec` yet, where the
-/// inherited handler would otherwise swallow the signal.
+/// Adds `sig` (any number) to `set`.
 ///
 /// # Errors
-/// `EINVAL` for a signal number without a bit in `flags` (32 and up); signal-hook's
-/// registration error.
-pub fn record_in_forked_child(
-    sig: c_int,
-    owner: &'static AtomicI32,
-    flags: &'static AtomicU32,
-) -> io::Result<SigId> {
-    let bit = u32::try_from(sig)
-        .ok()
-        .and_then(|n| 1u32.checked_shl(n))
-        .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
-    let action = move || {
-        if nix::unistd::getpid().as_raw() != owner.load(Ordering::Relaxed) {
-            flags.fetch_or(bit, Ordering::SeqCst);
+/// `EINVAL` for an invalid number.
+pub fn add(set: &mut SigSet, sig: c_int) -> io::Result<()> {
+    let mut raw: libc::sigset_t = *set.as_ref();
+    // SAFETY: `raw` is an initialised sigset_t owned by this frame.
+    if unsafe { libc::sigaddset(&mut raw, sig) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` was initialised from a valid set and changed only by sigaddset.
+    *set = unsafe { SigSet::from_sigset_t_unchecked(raw) };
+    Ok(())
+}
+
+/// Whether `sig` (any number) is in `set`.
+pub fn contains(set: &SigSet, sig: c_int) -> bool {
+    // SAFETY: the set is initialised; sigismember only reads it.
+    unsafe { libc::sigismember(set.as_ref(), sig) == 1 }
+}
+
+/// The signals pending for the calling thread or the process (`sigpending`).
+///
+/// # Errors
+/// The OS error of `sigpending` (none on Linux for a valid pointer).
+pub fn pending() -> io::Result<SigSet> {
+    let mut raw: libc::sigset_t = *SigSet::empty().as_ref();
+    // SAFETY: `raw` is a valid, initialised out-pointer.
+    if unsafe { libc::sigpending(&mut raw) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` was initialised and then filled in by sigpending.
+    Ok(unsafe { SigSet::from_sigset_t_unchecked(raw) })
+}
+
+/// Stops this process with the stop signal `sig` the way its default action would (so a
+/// parent's `waitpid(WUNTRACED)` reports `sig`), and returns once it has been continued; the
+/// action `sig` had before (rtmp's handler) is back afterwards. Errors are ignored: at worst
+/// rtmp does not stop.
+pub fn stop_self_with(sig: c_int) {
+    let dfl = raw_action(SigHandler::SigDfl);
+    let mut old = raw_action(SigHandler::SigDfl);
+    // SAFETY: `dfl` is fully initialised and installs no function; `old` is a valid out-pointer.
+    if unsafe { libc::sigaction(sig, &dfl, &mut old) } != 0 {
+        return;
+    }
+    let _ = unblock(sig);
+    raise(sig);
+    // SAFETY: `old` was filled in by the kernel above: the action rtmp had installed.
+    unsafe {
+        libc::sigaction(sig, &old, std::ptr::null_mut());
+    }
+}
+
+/// One record of the handler: a signal and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caught {
+    /// The signal number.
+    pub signal: c_int,
+    /// `si_code`: `SI_USER` (0), `SI_QUEUE`, `SI_TKILL` and the other values <= 0 for a signal a
+    /// process sent; `SI_KERNEL` (0x80) or another positive value for one the kernel generated.
+    pub code: c_int,
+    /// `si_pid`: the sender, for a signal a process sent (0 otherwise).
+    pub pid: libc::pid_t,
+}
+
+const RECORD: usize = 12;
+
+/// The pid that owns the handler's pipe (rtmp's), and the pipe's write end (-1: none).
+static OWNER: AtomicI32 = AtomicI32::new(0);
+static WRITE_END: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_signal(sig: c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    // SAFETY: errno is thread-local; reading and restoring it keeps the interrupted code's value.
+    let errno = unsafe { *libc::__errno_location() };
+    if nix::unistd::getpid().as_raw() != OWNER.load(Ordering::Relaxed) {
+        // A process forked from rtmp before `exec`: act as if rtmp had never caught `sig`. The
+        // signal is blocked while its handler runs, so it is delivered again, with the default
+        // action, when the handler returns.
+        let _ = set_disposition(sig, Disposition::Default);
+        raise(sig);
+    } else {
+        // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler; si_code is a
+        // plain field and si_pid is valid to read for every code (0 when not sent by a process).
+        let (code, pid) = unsafe { ((*info).si_code, (*info).si_pid()) };
+        let mut rec = [0u8; RECORD];
+        rec[..4].copy_from_slice(&sig.to_ne_bytes());
+        rec[4..8].copy_from_slice(&code.to_ne_bytes());
+        rec[8..].copy_from_slice(&pid.to_ne_bytes());
+        let fd = WRITE_END.load(Ordering::Relaxed);
+        // SAFETY: write is async-signal-safe; `rec` is a valid buffer. A full pipe (EAGAIN)
+        // loses the record, as documented in the module doc.
+        unsafe {
+            libc::write(fd, rec.as_ptr().cast(), RECORD);
         }
-    };
-    // SAFETY: the action only calls getpid and atomic load/fetch_or, all async-signal-safe; it
-    // allocates nothing, takes no lock and cannot panic.
-    unsafe { signal_hook::low_level::register(sig, action) }
+    }
+    // SAFETY: see above.
+    unsafe { *libc::__errno_location() = errno };
+}
+
+/// rtmp's handler on a set of signals, and the pipe it reports to (see the module doc). One per
+/// process; dropping it puts `SIG_DFL` back on every signal it caught.
+pub struct Catcher {
+    read: OwnedFd,
+    _write: OwnedFd,
+    caught: Vec<c_int>,
+}
+
+impl Catcher {
+    /// Catches each signal of `wanted` whose disposition is not `SIG_IGN` now (a signal the
+    /// caller left ignored stays ignored), and every signal of `always` whatever it was.
+    /// Returns the catcher and the signals of `wanted` that were found ignored.
+    ///
+    /// # Errors
+    /// The OS error of `pipe2` or `sigaction`.
+    pub fn install(wanted: &[c_int], always: &[c_int]) -> io::Result<(Catcher, Vec<c_int>)> {
+        let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
+        OWNER.store(nix::unistd::getpid().as_raw(), Ordering::SeqCst);
+        WRITE_END.store(write.as_raw_fd(), Ordering::SeqCst);
+        let mut catcher = Catcher {
+            read,
+            _write: write,
+            caught: Vec::with_capacity(wanted.len() + always.len()),
+        };
+        let mut ignored = Vec::new();
+        let action = libc::sigaction::from(SigAction::new(
+            SigHandler::SigAction(on_signal),
+            // SA_RESTART: a read or wait of rtmp's is not cut short by a signal it only records.
+            SaFlags::SA_SIGINFO | SaFlags::SA_RESTART,
+            SigSet::empty(),
+        ));
+        for (&sig, force) in wanted
+            .iter()
+            .map(|s| (s, false))
+            .chain(always.iter().map(|s| (s, true)))
+        {
+            let mut old = raw_action(SigHandler::SigDfl);
+            // SAFETY: `action` is fully initialised and its handler only makes async-signal-safe
+            // calls; `old` is a valid out-pointer.
+            if unsafe { libc::sigaction(sig, &action, &mut old) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if old.sa_sigaction == libc::SIG_IGN && !force {
+                // Left ignored: one more call only for those, instead of a query for every one.
+                set_disposition(sig, Disposition::Ignore)?;
+                ignored.push(sig);
+            } else {
+                catcher.caught.push(sig);
+            }
+        }
+        Ok((catcher, ignored))
+    }
+
+    /// The descriptor that becomes readable when a record waits (for `poll`).
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.read.as_fd()
+    }
+
+    /// The signals this catcher has a handler on.
+    pub fn caught(&self) -> &[c_int] {
+        &self.caught
+    }
+
+    /// Every record waiting in the pipe, oldest first; never blocks.
+    pub fn drain(&self) -> Vec<Caught> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; RECORD * 64];
+        loop {
+            match nix::unistd::read(&self.read, &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    // The handler writes whole records (12 < PIPE_BUF bytes: atomic), so reads
+                    // of a multiple of 12 bytes return whole records.
+                    for rec in buf[..n].chunks_exact(RECORD) {
+                        let int = |i: usize| {
+                            let mut b = [0u8; 4];
+                            b.copy_from_slice(&rec[i..i + 4]);
+                            i32::from_ne_bytes(b)
+                        };
+                        out.push(Caught {
+                            signal: int(0),
+                            code: int(4),
+                            pid: int(8),
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Catcher {
+    fn drop(&mut self) {
+        for &sig in &self.caught {
+            let _ = set_disposition(sig, Disposition::Default);
+        }
+        WRITE_END.store(-1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sets_take_real_time_signals() {
+        let mut set = SigSet::empty();
+        add(&mut set, libc::SIGRTMAX()).expect("add");
+        assert!(contains(&set, libc::SIGRTMAX()));
+        assert!(!contains(&set, libc::SIGRTMIN()));
+        assert!(add(&mut set, 0x1000).is_err());
+    }
+
+    #[test]
+    fn nothing_is_pending_in_a_quiet_test_thread() {
+        let set = pending().expect("sigpending");
+        assert!(!contains(&set, libc::SIGRTMAX()));
+    }
 }

@@ -33,6 +33,8 @@ const NOT_RUN: &[(&str, &str)] = &[];
 /// The stand-ins: each logs `NAME ARGS... | cwd=$PWD | TMPDIR=$TMPDIR` (one line) to `$LOG`.
 const STAND_INS: &[(&str, &str)] = &[
     ("make", ""),
+    ("upload", ""),
+    ("index", ""),
     ("cmake", ""),
     ("jq", ""),
     // `curl -fo FILE URL` / `curl -o FILE URL`: writes a small JSON document to FILE.
@@ -107,7 +109,7 @@ fn unroff(line: &str) -> String {
 }
 
 /// A sandbox for one block: `work/` (the working directory, with `release.tar`, `big.txt`,
-/// `build.sh` and `ci.sh`), `tmp/` (`TMPDIR`), `home/scratch/` (`HOME`), `bin/` (the stand-ins).
+/// `build.sh`, `ci.sh` and `start-test-servers.sh`), `tmp/` (`TMPDIR`), `home/scratch/` (`HOME`), `bin/` (the stand-ins).
 fn sandbox(root: &Path) {
     for dir in ["work", "tmp", "home/scratch", "bin", "src"] {
         fs::create_dir_all(root.join(dir)).expect("mkdir");
@@ -126,6 +128,12 @@ fn sandbox(root: &Path) {
     // A script that uses rtmp, for the RTMP_KEEP example.
     let ci = "#!/bin/sh\nrtmp -d --exec sh -c 'echo built > \"$1\"/out' sh {}\n";
     write_executable(&root.join("work/ci.sh"), ci);
+    // A command that leaves a server running, for the --kill-after example: rtmp must end it.
+    let servers = format!(
+        "#!/bin/sh\n{}\nsleep 300 &\n",
+        r#"echo "$0 $* | cwd=$PWD | TMPDIR=$TMPDIR" >> "$LOG""#
+    );
+    write_executable(&root.join("work/start-test-servers.sh"), &servers);
     let log_call = r#"echo "$0 $* | cwd=$PWD | TMPDIR=$TMPDIR" >> "$LOG""#;
     write_executable(
         &root.join("work/build.sh"),

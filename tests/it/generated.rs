@@ -49,6 +49,12 @@ the directory where it was created (held open from creation on), without ever fo
 symbolic link and without entering a mount point. Directories that CMD made read\-only are
 made writable first. A path that CMD already removed is not an error.
 .PP
+The path is removed only once CMD and every process it started have ended: rtmp is a child
+subreaper, so processes that CMD leaves running (background jobs, daemons) are re\-parented to
+rtmp. When CMD exits they get SIGTERM and SIGCONT, then SIGKILL after the
+\fB\-\-kill\-after\fR grace period (2 seconds); with \fB\-\-wait\-children\fR rtmp waits
+for them instead. rtmp still exits with the status of CMD.
+.PP
 If rtmp itself is killed with SIGKILL, a guardian process (\fBrtmp\-guardian\fR, forked
 before anything exists, in its own session, so a SIGKILL of rtmp's process group does not
 reach it) waits until CMD has exited and then removes the path. The guardian creates the path
@@ -62,6 +68,16 @@ rtmp the guardian removes the path in every case.
 .PP
 With \fB\-\-anonymous\fR the file never has a name: it is created with O_TMPFILE and given
 to CMD as an open descriptor (3 or more), so nothing can be left behind.
+.SH SIGNALS
+With \fB\-\-exec\fR, rtmp catches every signal whose default action ends or stops a
+process (not SIGKILL, SIGSTOP, or the faults SEGV, BUS, ILL, FPE, TRAP, SYS). A signal sent to
+rtmp with \fBkill\fR(1) is passed on to every process of the tree of CMD, once; a signal
+that the terminal sends to the foreground process group (Ctrl\-C, Ctrl\-\e, Ctrl\-Z)
+already reached CMD and is not sent again, except a hang\-up when rtmp leads its session.
+SIGTSTP, SIGTTIN and SIGTTOU stop the tree, then rtmp; SIGCONT continues both. rtmp then
+ends as CMD ends. If a signal arrives before CMD has started, CMD never starts: rtmp removes
+the path and dies of that signal. A signal sent to the whole process group of rtmp reaches
+CMD twice: rtmp stays in its caller's process group so that job control keeps working.
 .SH EXAMPLES
 A script that needs a private scratch directory:
 .PP

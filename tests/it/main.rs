@@ -36,6 +36,7 @@ mod exec_cleanup;
 mod exec_signals;
 mod faults;
 mod guardian;
+mod job_control;
 mod process_tree;
 mod supervise;
 mod terminal;

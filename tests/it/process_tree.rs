@@ -68,7 +68,6 @@ fn uncaught_signal_is_passed_on(sig: i32) {
 macro_rules! uncaught_signal_tests {
     ($($name:ident => $sig:expr;)*) => {$(
         #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
         fn $name() {
             uncaught_signal_is_passed_on($sig);
         }
@@ -127,19 +126,16 @@ fn stop_signal_stops_the_tree(sig: i32) {
 }
 
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn tstp_sent_to_rtmp_stops_the_command_tree_and_cont_continues_both() {
     stop_signal_stops_the_tree(libc::SIGTSTP);
 }
 
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn ttin_sent_to_rtmp_stops_the_command_tree_and_cont_continues_both() {
     stop_signal_stops_the_tree(libc::SIGTTIN);
 }
 
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn ttou_sent_to_rtmp_stops_the_command_tree_and_cont_continues_both() {
     stop_signal_stops_the_tree(libc::SIGTTOU);
 }
@@ -147,7 +143,6 @@ fn ttou_sent_to_rtmp_stops_the_command_tree_and_cont_continues_both() {
 /// A signal sent to rtmp's pid reaches every process of the tree, not only the command's pid,
 /// and each of them exactly once.
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn term_to_rtmp_reaches_every_process_of_the_tree_once() {
     let run = Run::new();
     let body = r#"
@@ -179,7 +174,6 @@ while :; do sleep 0.01; done
 /// (`setsid` plus a double fork), is re-parented to rtmp, not to init, and reaped by rtmp once
 /// it ends, while the command still runs (no zombie piles up).
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn orphan_of_the_command_is_adopted_and_reaped_by_rtmp() {
     let run = Run::new();
     let body = r#"(setsid sh -c '. "$AUX/prelude"; ready orphan $$; while [ ! -e "$AUX/go" ]; do sleep 0.01; done' &)
@@ -215,6 +209,50 @@ ready ready "$1"; while [ ! -e "$AUX/end" ]; do sleep 0.01; done; exit 0"#;
     run.assert_nothing_left();
 }
 
+/// rtmp as PID 1 of a new PID namespace (a container's init): orphans of the command are
+/// re-parented to it and reaped while the command runs, so no zombie piles up. Skipped, with a
+/// message, where `unshare --pid` is not allowed.
+#[test]
+fn orphans_are_reaped_when_rtmp_is_pid_1() {
+    let Some(unshare) = support::tool("/usr/bin/unshare") else {
+        return;
+    };
+    let run = Run::new();
+    let mut probe = run.command(&unshare);
+    probe.args(["--pid", "--fork", "--mount-proc", "true"]);
+    if !probe.status().is_ok_and(|s| s.success()) {
+        eprintln!("skipped: unshare --pid is not allowed here");
+        return;
+    }
+    // Two orphans that end at once; the command waits (bounded) until both are gone from the
+    // namespace's /proc, and names any that is still there (a zombie nobody reaps).
+    let body = r#"(sleep 0.01 & echo $! > "$AUX/o1"); (sleep 0.01 & echo $! > "$AUX/o2")
+o1=$(cat "$AUX/o1"); o2=$(cat "$AUX/o2"); i=0
+while [ "$i" -lt 300 ] && { [ -e "/proc/$o1" ] || [ -e "/proc/$o2" ]; }; do sleep 0.01; i=$((i + 1)); done
+for p in "$o1" "$o2"; do [ -e "/proc/$p" ] && echo "$p" >> "$AUX/zombies"; done
+echo "$PPID" > "$AUX/parent"
+exit 0"#;
+    let mut cmd = run.command(&unshare);
+    cmd.args(["--pid", "--fork", "--mount-proc"])
+        .arg(support::rtmp_bin())
+        .args(["-d", "--exec", "sh", "-c", &script(body), "sh"]);
+    let mut outer = cmd.spawn().expect("spawn unshare");
+    let status = run.wait_exit(&mut outer, "rtmp (PID 1) to end");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{status}, stderr {:?}",
+        run.stderr()
+    );
+    assert_eq!(run.lines("parent"), ["1"], "rtmp was not PID 1");
+    assert!(
+        run.lines("zombies").is_empty(),
+        "zombies: {:?}",
+        run.lines("zombies")
+    );
+    run.assert_nothing_left();
+}
+
 // ------------------------------------------------------------------ repro 2: hang-up
 
 /// rtmp leads the session of a pseudo-terminal (`script -c 'exec rtmp ...'`); the terminal goes
@@ -222,7 +260,6 @@ ready ready "$1"; while [ ! -e "$AUX/end" ]; do sleep 0.01; done; exit 0"#;
 /// leader only, with `si_code == SI_KERNEL`; rtmp must pass it on, so the command gets it, and
 /// then nothing of the run may be left.
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn hangup_of_a_session_leading_rtmp_reaches_the_command() {
     let Some(script_bin) = support::tool("/usr/bin/script") else {
         return;
@@ -440,7 +477,6 @@ fn sigkill_of_the_group_during_an_eexist_retry_leaves_the_existing_name_alone() 
 /// second the command), i.e. after its last check for early signals; SIGTERM arrives in the
 /// pause. The command must never start, the path must be removed, and rtmp must die of TERM.
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn signal_before_the_command_starts_stops_it_from_starting() {
     let Some(strace) = support::strace() else {
         return;
@@ -492,10 +528,12 @@ fn signal_before_the_command_starts_stops_it_from_starting() {
 /// must be ended before the path is removed: when rtmp ends nothing of the run runs any more,
 /// and the path stays gone.
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn background_child_of_the_command_is_ended_before_the_path_is_removed() {
     let run = Run::new();
+    // The command waits for the child's announcement: rtmp may end the child as soon as the
+    // command has exited, before a slow child could announce itself.
     let body = r#"(ready bg; while [ ! -e "$AUX/go" ]; do sleep 0.01; done; mkdir -p "$1/late"; ready late) &
+while [ ! -e "$AUX/bg" ]; do sleep 0.01; done
 ready ready "$1"; exit 0"#;
     let mut rtmp = run.spawn_rtmp(&["-d", "--exec", "sh", "-c", &script(body), "sh", "{}"]);
     let path = run.wait_ready("ready");
@@ -522,7 +560,6 @@ ready ready "$1"; exit 0"#;
 /// A background child keeps filling the directory while rtmp removes it. The child must be
 /// ended first, so the removal finishes: status 0, no message, no path, no process.
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn background_writer_does_not_keep_the_removal_from_finishing() {
     let run = Run::new();
     let body = r#"(i=0; while [ "$i" -lt 200000 ]; do printf x > "$1/f$i"; i=$((i + 1)); [ "$i" = 200 ] && ready bg; done) 2>/dev/null &
@@ -547,7 +584,6 @@ ready ready "$1"; exit 0"#;
 /// and ignores it; it must still be gone when rtmp ends, and rtmp must not wait much longer
 /// than the grace period.
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn leftover_child_that_ignores_term_is_killed_after_kill_after() {
     let run = Run::new();
     let body = r#"(trap 'echo TERM >> "$AUX/log"' TERM; ready bg; while :; do sleep 0.01; done) &
@@ -586,7 +622,6 @@ ready ready "$1"; exit 4"#;
 /// until rtmp has reaped the command (`$$` in a subshell is the command's pid; `$PPID` would be
 /// rtmp's).
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn wait_children_waits_for_background_children_before_removing_the_path() {
     let run = Run::new();
     let body = r#"(trap 'echo TERM >> "$AUX/log"' TERM; cmd=$$; while kill -0 "$cmd" 2>/dev/null; do sleep 0.01; done; ready bg; while [ ! -e "$AUX/go" ]; do sleep 0.01; done; : > "$1/by-bg" && ready wrote) &
@@ -739,7 +774,6 @@ fn guardian_that_does_not_answer_means_125_and_nothing_left() {
 /// failure, not the command's: `rtmp: cannot start true: Resource temporarily unavailable`,
 /// status 125, and nothing left.
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn own_fork_failure_is_reported_as_cannot_start_the_command() {
     let Some(strace) = support::strace() else {
         return;
@@ -760,7 +794,7 @@ fn own_fork_failure_is_reported_as_cannot_start_the_command() {
     let status = run.wait_exit(&mut outer, "rtmp to end");
     let stderr = run.stderr();
     assert_eq!(
-        stderr, "rtmp: cannot start true: Resource temporarily unavailable\n",
+        stderr, "rtmp: cannot start 'true': Resource temporarily unavailable\n",
         "({status})"
     );
     assert_eq!(status.code(), Some(125), "{status}");
@@ -809,6 +843,125 @@ fn failed_removal_names_the_entry_that_could_not_be_removed() {
             && stderr.contains("Operation not permitted"),
         "the message must name the entry: {stderr:?}"
     );
+}
+
+// ------------------------------------------------------------------ the two flags
+
+/// `--kill-after=0`: a leftover is killed at once, without SIGTERM first; rtmp exits with the
+/// command's status.
+#[test]
+fn kill_after_zero_kills_leftovers_without_term() {
+    let run = Run::new();
+    let body = r#"(trap 'echo TERM >> "$AUX/log"' TERM; ready bg; while :; do sleep 0.01; done) &
+while [ ! -e "$AUX/bg" ]; do sleep 0.01; done
+ready ready "$1"; exit 7"#;
+    let mut rtmp = run.spawn_rtmp(&[
+        "-d",
+        "--kill-after=0",
+        "--exec",
+        "sh",
+        "-c",
+        &script(body),
+        "sh",
+    ]);
+    let status = run.wait_exit(&mut rtmp, "rtmp to end");
+    assert_eq!(
+        status.code(),
+        Some(7),
+        "{status}, stderr {:?}",
+        run.stderr()
+    );
+    assert!(run.processes().is_empty(), "left: {:?}", run.processes());
+    assert!(
+        run.lines("log").is_empty(),
+        "TERM was sent: {:?}",
+        run.lines("log")
+    );
+    assert_eq!(run.stderr(), "", "no message");
+    run.assert_nothing_left();
+}
+
+/// `--wait-children --kill-after=D`: leftovers are waited for, but once a signal sent to rtmp
+/// has been passed on to them, SIGKILL follows after D (as GNU `timeout --kill-after`).
+#[test]
+fn wait_children_with_kill_after_kills_after_a_passed_on_signal() {
+    let run = Run::new();
+    let body = r#"(trap 'echo TERM >> "$AUX/log"' TERM; cmd=$$; while kill -0 "$cmd" 2>/dev/null; do sleep 0.01; done; ready bg; while :; do sleep 0.01; done) &
+ready ready "$1"; exit 0"#;
+    let mut rtmp = run.spawn_rtmp(&[
+        "-d",
+        "--wait-children",
+        "--kill-after=0.2",
+        "--exec",
+        "sh",
+        "-c",
+        &script(body),
+        "sh",
+    ]);
+    run.wait_ready("bg");
+    // Waited for: nothing is sent to the leftover on its own.
+    let until = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < until {
+        assert!(
+            rtmp.try_wait().ok().flatten().is_none(),
+            "rtmp ended while a leftover still ran"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(run.lines("log").is_empty(), "the leftover was signalled");
+    send(rtmp.id(), libc::SIGTERM);
+    let status = run.wait_exit(&mut rtmp, "rtmp to end after TERM and the grace period");
+    assert_eq!(status.code(), Some(0), "the command's status: {status}");
+    assert_eq!(run.lines("log"), ["TERM"], "TERM passed on once, then KILL");
+    run.assert_nothing_left();
+}
+
+/// The flags' usage errors: a bad DURATION (GNU `timeout`'s message, 125 in exec mode), either
+/// flag without `--exec` (mktemp mode: 1), and `--k`, now ambiguous.
+#[test]
+fn the_flags_usage_errors() {
+    let run = Run::new();
+    let cases: [(&[&str], i32, &str); 5] = [
+        (
+            &["--kill-after=x", "--exec", "true"],
+            125,
+            "rtmp: invalid time interval 'x'\n",
+        ),
+        (
+            &["--kill-after", "-1", "--exec", "true"],
+            125,
+            "rtmp: invalid time interval '-1'\n",
+        ),
+        (
+            &["--kill-after=1"],
+            1,
+            "rtmp: option '--kill-after' requires --exec\n",
+        ),
+        (
+            &["--wait-children"],
+            1,
+            "rtmp: option '--wait-children' requires --exec\n",
+        ),
+        (
+            &["--k", "--exec", "true"],
+            125,
+            "rtmp: option '--k' is ambiguous; possibilities: '--keep-on-failure' '--keep' '--kill-after'\n",
+        ),
+    ];
+    for (args, code, first_line) in cases {
+        let mut rtmp = run.spawn_rtmp(args);
+        let status = run.wait_exit(&mut rtmp, "rtmp to end");
+        let stderr = run.stderr();
+        assert_eq!(status.code(), Some(code), "{args:?}: {stderr:?}");
+        assert!(stderr.starts_with(first_line), "{args:?}: {stderr:?}");
+    }
+    for ok in ["0.5", "2s", "1m", "1.5h", "1d"] {
+        let arg = format!("--kill-after={ok}");
+        let mut rtmp = run.spawn_rtmp(&["-d", &arg, "--exec", "true"]);
+        let status = run.wait_exit(&mut rtmp, "rtmp to end");
+        assert_eq!(status.code(), Some(0), "{ok}: {:?}", run.stderr());
+    }
+    run.assert_nothing_left();
 }
 
 // ------------------------------------------------------------------ support

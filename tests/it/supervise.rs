@@ -169,9 +169,10 @@ fn hook_mask_and_ignored() {
     let fds = open_fds();
     let sup = Supervisor::install().expect("install");
     assert_new_fds_cloexec(&fds);
-    let out = fs::File::create(dir.join("child")).expect("create");
-    let mut cmd = Command::new("cat");
-    cmd.arg("/proc/self/status").stdout(out);
+    // The command inherits the supervisor's stdio (no redirection through `Command`): `cp`
+    // copies its own status.
+    let mut cmd = Command::new("cp");
+    cmd.arg("/proc/self/status").arg(dir.join("child"));
     assert_eq!(
         sup.spawn_and_wait(cmd, ChildSetup::default()).expect("run"),
         ChildEnd::Exited(0)
@@ -228,7 +229,7 @@ fn outer_child_gets_callers_mask_and_ignored_set() {
 #[test]
 #[ignore = "hook: run by outer_* tests in a separate process"]
 fn hook_early_signal() {
-    let Some(_dir) = EARLY_SIGNAL.dir() else {
+    let Some(dir) = EARLY_SIGNAL.dir() else {
         return;
     };
     let mut sup = Supervisor::install().expect("install");
@@ -238,18 +239,19 @@ fn hook_early_signal() {
     // SAFETY: plain call; the supervisor catches SIGUSR1.
     assert_eq!(unsafe { libc::raise(libc::SIGUSR1) }, 0);
     assert_eq!(sup.pending_signal(), Some(libc::SIGUSR1));
-    // The child did not exist when the signal came, so it is forwarded once it does; `sleep`
-    // has no handler and dies of it.
-    let mut cmd = Command::new("sleep");
-    cmd.arg("30");
+    // Once a signal has arrived the command never starts: the spawn reports the signal.
+    let ran = dir.join("ran");
+    let mut cmd = Command::new("touch");
+    cmd.arg(&ran);
     assert_eq!(
         sup.spawn_and_wait(cmd, ChildSetup::default()).expect("run"),
-        ChildEnd::Signaled(libc::SIGUSR1)
+        ChildEnd::NotStarted(libc::SIGUSR1)
     );
+    assert!(!ran.exists(), "the command ran after the signal");
 }
 
 #[test]
-fn outer_early_signal_is_reported_and_forwarded() {
+fn outer_early_signal_is_reported_and_stops_the_start() {
     let dir = scratch_dir(0o700);
     check_hook(&EARLY_SIGNAL.command(dir.path()).output().expect("run hook"));
 }
@@ -316,7 +318,7 @@ fn hook_spawn() {
         return;
     };
     let case = std::env::var(SPAWN_CASE_VAR).expect("spawn case");
-    let mut cmd = match case.as_str() {
+    let cmd = match case.as_str() {
         "missing" => Command::new("rtmp-no-such-command-xyz"),
         "missing_with_slash" => Command::new("/nonexistent-dir-rtmp/cmd"),
         "directory" => Command::new(std::env::temp_dir()),
@@ -333,7 +335,6 @@ fn hook_spawn() {
         }
         other => panic!("unknown spawn case {other}"),
     };
-    cmd.stdin(Stdio::null());
     let sup = Supervisor::install().expect("install");
     let result = match sup.spawn_and_wait(cmd, ChildSetup::default()) {
         Ok(end) => format!("{end:?}"),
@@ -344,6 +345,7 @@ fn hook_spawn() {
                 SpawnError::CannotRun(_) => "CannotRun",
                 SpawnError::WaitFailed(_) => "WaitFailed",
                 SpawnError::NoResources(_) => "NoResources",
+                SpawnError::CannotStart(_) => "CannotStart",
             },
             e.outcome(),
             e.io_error().raw_os_error()

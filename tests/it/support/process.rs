@@ -26,11 +26,13 @@ pub fn aux_dir() -> TempDir {
 pub const ANNOUNCE: &str = r#"printf '%s' "$RTMP_PATH" > "$READY.tmp" && mv "$READY.tmp" "$READY""#;
 
 /// Shell code for an `--exec` child: waits until `$GO` exists. `sleep & wait` lets a trapped
-/// signal run its trap at once. Gives up with exit 99 after about 20 s (1000 × 0.02 s), so a
+/// signal run its trap at once. rtmp passes a signal on to every process of the tree, so the
+/// `sleep` dies of it too; `wait`'s stderr is dropped so that the shell's report of that death
+/// ("User defined signal 1") does not mix with rtmp's messages. Gives up with exit 99 after about 20 s (1000 × 0.02 s), so a
 /// broken test cannot leave the child running.
 pub const AWAIT_GO: &str = r#"i=0
 while [ ! -e "$GO" ]; do
-  sleep 0.02 & wait $!
+  sleep 0.02 & wait $! 2>/dev/null
   i=$((i + 1))
   if [ "$i" -ge 1000 ]; then echo timeout >> "$LOG"; exit 99; fi
 done"#;
