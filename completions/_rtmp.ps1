@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtmp' -ScriptBlock {
             [CompletionResult]::new('--cd', '--cd', [CompletionResultType]::ParameterName, 'With -d: run CMD inside the new directory')
             [CompletionResult]::new('--anonymous', '--anonymous', [CompletionResultType]::ParameterName, 'With --exec, files only: the file never has a name')
             [CompletionResult]::new('--shell', '--shell', [CompletionResultType]::ParameterName, 'A throwaway shell in a throwaway directory')
+            [CompletionResult]::new('--stdin', '--stdin', [CompletionResultType]::ParameterName, 'With --exec, files only: fill the file with standard input before CMD runs')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print a short help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print the full help, with exit statuses and examples')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

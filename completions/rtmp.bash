@@ -57,7 +57,7 @@ _rtmp() {
 
     case "${cmd}" in
         rtmp)
-            opts="-d -u -q -p -t -h -V --directory --dry-run --quiet --suffix --tmpdir= --exec --export-tmpdir --keep-on-failure --cd --anonymous --shell --help --version"
+            opts="-d -u -q -p -t -h -V --directory --dry-run --quiet --suffix --tmpdir= --exec --export-tmpdir --keep-on-failure --cd --anonymous --shell --stdin --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]] && compopt -o nospace 2>/dev/null

@@ -34,6 +34,7 @@ set edit:completion:arg-completer[rtmp] = {|@words|
             cand --cd 'With -d: run CMD inside the new directory'
             cand --anonymous 'With --exec, files only: the file never has a name'
             cand --shell 'A throwaway shell in a throwaway directory'
+            cand --stdin 'With --exec, files only: fill the file with standard input before CMD runs'
             cand -h 'Print a short help'
             cand --help 'Print the full help, with exit statuses and examples'
             cand -V 'Print version'

@@ -29,6 +29,7 @@ complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l keep-on-failure -d 'Keep the 
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l cd -d 'With -d: run CMD inside the new directory'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l anonymous -d 'With --exec, files only: the file never has a name'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l shell -d 'A throwaway shell in a throwaway directory'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l stdin -d 'With --exec, files only: fill the file with standard input before CMD runs'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s h -d 'Print a short help'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l help -d 'Print the full help, with exit statuses and examples'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s V -l version -d 'Print version'

@@ -157,8 +157,8 @@ pub const STATUS_TABLE: &[StatusRow] = &[
     StatusRow {
         mode: StatusMode::Exec,
         status: Status::Code(EXEC_FAILED),
-        meaning: "rtmp failed before the command ran (usage, template, creation), or could not \
-                  remove the path after the command succeeded",
+        meaning: "rtmp failed before the command ran (usage, template, creation, copying standard \
+                  input), or could not remove the path after the command succeeded",
     },
     StatusRow {
         mode: StatusMode::Exec,

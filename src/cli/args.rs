@@ -54,6 +54,10 @@ pub mod id {
     pub const VERSION: &str = "version";
     /// The TEMPLATE operands.
     pub const TEMPLATES: &str = "templates";
+
+    // Issue 14.
+    /// `--stdin`.
+    pub const STDIN: &str = "stdin";
 }
 
 /// The text after the options in `--help`, before the exit statuses.
@@ -193,6 +197,17 @@ pub fn command() -> Command {
                  directory is removed when the shell exits; on a terminal, rtmp says which one.",
             ),
         ])
+        // Issue 14: what happens to the path besides the command.
+        .next_help_heading("Exec modes")
+        .args([flag(id::STDIN, None, Some("stdin")).with_help(
+            "With --exec, files only: fill the file with standard input before CMD runs",
+            "The copy is streamed (copy_file_range/splice where the kernel can), so any size \
+             works without memory growth; CMD then gets the path of a real, seekable file, and \
+             its own standard input is what is left of rtmp's (at end of file). With \
+             --anonymous the file is rewound to offset 0 for CMD. A read or write error while \
+             copying (No space left on device, ...) is one message: the path is removed, CMD \
+             does not run, rtmp exits 125.",
+        )])
         .next_help_heading("Info")
         .args([
             flag(id::SHORT_HELP, Some('h'), None).help("Print a short help"),
@@ -285,12 +300,13 @@ mod tests {
             id::LONG_HELP,
             id::VERSION,
             id::TEMPLATES,
+            id::STDIN,
         ] {
             assert!(
                 command.get_arguments().any(|a| a.get_id() == name),
                 "{name}"
             );
         }
-        assert_eq!(command.get_arguments().count(), 17);
+        assert_eq!(command.get_arguments().count(), 18);
     }
 }

@@ -25,7 +25,9 @@ use std::os::unix::ffi::OsStringExt;
 use clap::ArgMatches;
 
 use crate::exit::Outcome;
-use crate::request::{Exec, ExecCommand, ExecPath, Kind, Location, Mktemp, Mode, Request, Tmpdir};
+use crate::request::{
+    Exec, ExecCommand, ExecPath, Kind, Location, Mktemp, Mode, Modes, Request, Tmpdir,
+};
 
 pub mod args;
 mod getopt;
@@ -236,6 +238,8 @@ struct Flags {
     cd: bool,
     anonymous: bool,
     shell: bool,
+    /// Issue 14: `--stdin`.
+    stdin: bool,
 }
 
 impl Flags {
@@ -248,6 +252,7 @@ impl Flags {
             cd: matches.get_flag(id::CD),
             anonymous: matches.get_flag(id::ANONYMOUS),
             shell: matches.get_flag(id::SHELL),
+            stdin: matches.get_flag(id::STDIN),
         }
     }
 }
@@ -291,6 +296,7 @@ fn mode(
                 (flags.keep_on_failure, "--keep-on-failure"),
                 (flags.cd, "--cd"),
                 (flags.anonymous, "--anonymous"),
+                (flags.stdin, "--stdin"),
             ] {
                 if given {
                     return fail(&format!("option '{name}' requires --exec"));
@@ -336,12 +342,26 @@ fn mode(
     } else {
         ExecPath::File
     };
+    let modes = issue14_modes(flags, path, exec_mode)?;
     Ok(Mode::Exec(Exec {
         template: templates.pop(),
         path,
         command,
         keep_on_failure: flags.keep_on_failure,
+        modes,
     }))
+}
+
+/// Issue 14: `--stdin` for the path `mode` chose, under [`Modes::new`]'s rules
+/// (docs/behaviour.md C9).
+fn issue14_modes(flags: &Flags, path: ExecPath, exec_mode: bool) -> Result<Modes, UsageError> {
+    if flags.stdin && flags.shell {
+        return Err(UsageError::new(
+            "--stdin cannot be combined with --shell",
+            exec_mode,
+        ));
+    }
+    Modes::new(path, flags.stdin, None).map_err(|m| UsageError::new(m, exec_mode))
 }
 
 #[cfg(test)]
@@ -647,5 +667,29 @@ mod tests {
         assert_eq!(parse_words(&["--he"]), Ok(Action::Help { long: true }));
         assert_eq!(parse_words(&["-V"]), Ok(Action::Version));
         assert_eq!(parse_words(&["--version"]), Ok(Action::Version));
+    }
+
+    #[test]
+    fn issue14_stdin_rules() {
+        assert!(exec(&["--stdin", "--exec", "true"]).modes.stdin());
+        assert!(
+            exec(&["--anonymous", "--stdin", "--exec", "true"])
+                .modes
+                .stdin()
+        );
+        assert!(!exec(&["--exec", "true"]).modes.stdin());
+        let e = usage_error(&["-d", "--stdin", "--exec", "true"]);
+        assert_eq!(e.message, "--stdin cannot be combined with --directory");
+        assert!(e.exec_mode);
+        let e = usage_error(&["--stdin", "--shell"]);
+        assert_eq!(e.message, "--stdin cannot be combined with --shell");
+        let e = usage_error(&["--stdin"]);
+        assert_eq!(
+            (e.message.as_str(), e.exec_mode),
+            ("option '--stdin' requires --exec", false)
+        );
+        // GNU's prefixes keep their meaning: --s is still --suffix.
+        assert_eq!(request(&["--s=.x", "aXXX"]).suffix, Some(".x".into()));
+        assert!(exec(&["--std", "--exec", "true"]).modes.stdin());
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! * here: the life cycle, [`run_exec`];
 //! * `target`: the path (or unnamed file) the command gets;
-//! * `command`: `{}` substitution and the command's spec.
+//! * `command`: `{}` substitution and the command's spec;
+//! * `stdin`: `--stdin`, the file filled before the command starts (issue 14).
 //!
 //! Order matters for "nothing left behind": signal handling is installed before the path
 //! exists, a signal that arrives before the child starts removes the path and ends rtmp with
@@ -13,6 +14,7 @@
 //! rtmp writes nothing to stdout in this mode.
 
 mod command;
+mod stdin;
 mod target;
 
 use std::ffi::{OsStr, OsString};
@@ -61,6 +63,10 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
     // Dropped (dismissed and reaped) only when this function returns, after `finish`: from
     // here on a `kill -9` of rtmp still gets the path removed once the child is gone.
     let guardian = start_guardian(&target);
+    // Issue 14: --stdin fills the file now, before the command exists.
+    if let Some(end) = stdin::fill(exec, &target, &mut supervisor) {
+        return end;
+    }
     let spec = child_spec(exec, &target, guardian.as_ref());
     // For the message if it cannot run: the name after `{}` was replaced, as it was tried.
     let program = spec.command.get_program().to_owned();

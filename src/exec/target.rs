@@ -59,7 +59,7 @@ pub(super) fn make_target(
     env_tmpdir: Option<&OsStr>,
 ) -> Result<Target, TargetError> {
     let plan = request
-        .plan(exec.template.as_deref(), env_tmpdir)
+        .plan(exec.template_to_plan().as_deref(), env_tmpdir)
         .map_err(TargetError::Template)?;
     let created = if exec.anonymous() {
         create_anonymous(&plan).map(Target::Anonymous)

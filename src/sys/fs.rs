@@ -200,6 +200,58 @@ pub(crate) fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<OwnedFd>
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Issue 14 (`--stdin`, `--replace`): reopening what rtmp created.
+
+/// Opens entry `name` of directory `parent` (which may be an `O_PATH` descriptor) as a
+/// regular file, for writing when `write` is set, else for reading: never through a symlink
+/// (`O_NOFOLLOW`), never blocking on a FIFO (`O_NONBLOCK`, which regular files ignore), never
+/// becoming a controlling terminal, close-on-exec.
+///
+/// # Errors
+/// The OS error of the open or of `fstat`; `InvalidInput` ("not a regular file") when the entry
+/// is something else (a directory, a FIFO, a device).
+pub(crate) fn open_regular_at(
+    parent: BorrowedFd<'_>,
+    name: &CStr,
+    write: bool,
+) -> io::Result<File> {
+    let access = if write {
+        OFlag::O_WRONLY
+    } else {
+        OFlag::O_RDONLY
+    };
+    let flags = access | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+    let file = File::from(fcntl::openat(parent, name, flags, Mode::empty())?);
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
+}
+
+/// A close-on-exec duplicate of standard input (descriptor 0) as rtmp's caller gave it, for
+/// reading; it shares the file offset with descriptor 0.
+///
+/// A caller that started rtmp with descriptor 0 closed gave no input, and then the first
+/// descriptor rtmp itself opened (a signal pipe, a directory) took the number 0. Those are all
+/// close-on-exec, while a descriptor inherited through `exec` never is (close-on-exec ones are
+/// closed by `exec`), so a close-on-exec descriptor 0 means "closed": `EBADF`, as `cat` says.
+///
+/// # Errors
+/// `EBADF` for a closed standard input; the OS error of `fcntl`.
+pub(crate) fn inherited_stdin() -> io::Result<File> {
+    let stdin = io::stdin();
+    let fd = stdin.as_fd();
+    let flags = fcntl::fcntl(fd, FcntlArg::F_GETFD)?;
+    if flags & libc::FD_CLOEXEC != 0 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    Ok(File::from(fd.try_clone_to_owned()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,5 +328,30 @@ mod tests {
         let fd = dir_fd(tmp.path());
         let copy = dup_at_or_above(fd.as_fd(), 100).expect("dup");
         assert!(copy.as_raw_fd() >= 100);
+    }
+
+    #[test]
+    fn open_regular_at_refuses_symlinks_fifos_and_directories() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        std::fs::write(tmp.path().join("f"), b"x").expect("write");
+        symlink("f", tmp.path().join("l")).expect("symlink");
+        nix::unistd::mkfifo(&tmp.path().join("p"), Mode::from_bits_truncate(0o600)).expect("fifo");
+        std::fs::create_dir(tmp.path().join("d")).expect("mkdir");
+        let base = dir_fd(tmp.path());
+        assert!(open_regular_at(base.as_fd(), c"f", true).is_ok());
+        assert_eq!(
+            open_regular_at(base.as_fd(), c"l", false)
+                .map_err(|e| e.raw_os_error())
+                .err(),
+            Some(Some(libc::ELOOP))
+        );
+        for name in [c"p", c"d"] {
+            let err = open_regular_at(base.as_fd(), name, false).expect_err("not a file");
+            assert!(
+                matches!(err.kind(), io::ErrorKind::InvalidInput)
+                    || err.raw_os_error() == Some(libc::EISDIR),
+                "{err:?}"
+            );
+        }
     }
 }

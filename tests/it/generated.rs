@@ -91,6 +91,13 @@ A file that never has a name, written and read back by the command:
 rtmp \-\-anonymous \-\-exec sh \-c 'date > "$1"; cat "$1"' sh {}
 .RE
 .fi
+A download given to a program that needs a seekable file, removed afterwards:
+.PP
+.nf
+.RS
+curl \-fsS "$URL" | rtmp \-\-stdin \-\-suffix=.zip \-\-exec unzip \-l {}
+.RE
+.fi
 .SH "SEE ALSO"
 .BR mktemp (1),
 .BR mkstemp (3),
