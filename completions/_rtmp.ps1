@@ -25,6 +25,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtmp' -ScriptBlock {
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Interpret TEMPLATE relative to DIR')
             [CompletionResult]::new('--tmpdir', '--tmpdir', [CompletionResultType]::ParameterName, 'Same as -p DIR; without DIR, use $TMPDIR or /tmp')
             [CompletionResult]::new('--exec', '--exec', [CompletionResultType]::ParameterName, 'Run CMD with the new path, then remove the path; must come last')
+            [CompletionResult]::new('--replace', '--replace', [CompletionResultType]::ParameterName, 'With --exec: write next to DEST, move over DEST only if CMD exits 0')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Create a directory, not a file')
             [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Create a directory, not a file')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Do not create anything; merely print a name (unsafe)')

@@ -57,7 +57,7 @@ _rtmp() {
 
     case "${cmd}" in
         rtmp)
-            opts="-d -u -q -p -t -h -V --directory --dry-run --quiet --suffix --tmpdir= --exec --export-tmpdir --keep-on-failure --cd --anonymous --shell --stdin --help --version"
+            opts="-d -u -q -p -t -h -V --directory --dry-run --quiet --suffix --tmpdir= --exec --export-tmpdir --keep-on-failure --cd --anonymous --shell --stdin --replace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]] && compopt -o nospace 2>/dev/null
@@ -74,6 +74,10 @@ _rtmp() {
                     ;;
                 --exec)
                     COMPREPLY=($(compgen -c -- "${cur}"))
+                    return 0
+                    ;;
+                --replace)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -22,6 +22,7 @@ set edit:completion:arg-completer[rtmp] = {|@words|
             cand -p 'Interpret TEMPLATE relative to DIR'
             cand --tmpdir 'Same as -p DIR; without DIR, use $TMPDIR or /tmp'
             cand --exec 'Run CMD with the new path, then remove the path; must come last'
+            cand --replace 'With --exec: write next to DEST, move over DEST only if CMD exits 0'
             cand -d 'Create a directory, not a file'
             cand --directory 'Create a directory, not a file'
             cand -u 'Do not create anything; merely print a name (unsafe)'

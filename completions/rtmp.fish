@@ -20,6 +20,7 @@ complete -c rtmp -n 'not __rtmp_after_exec_cmd; and string match -q -- "--t*" (c
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l suffix -d 'Append SUFF to TEMPLATE' -r
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s p -d 'Interpret TEMPLATE relative to DIR' -r -f -a "(__fish_complete_directories)"
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l exec -d 'Run CMD with the new path, then remove the path; must come last' -r -f -a "(__fish_complete_command)"
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l replace -d 'With --exec: write next to DEST, move over DEST only if CMD exits 0' -r -F
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s d -l directory -d 'Create a directory, not a file'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s u -l dry-run -d 'Do not create anything; merely print a name (unsafe)'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s q -l quiet -d 'Suppress diagnostics about file/dir-creation failure'

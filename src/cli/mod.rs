@@ -26,7 +26,7 @@ use clap::ArgMatches;
 
 use crate::exit::Outcome;
 use crate::request::{
-    Exec, ExecCommand, ExecPath, Kind, Location, Mktemp, Mode, Modes, Request, Tmpdir,
+    Exec, ExecCommand, ExecPath, Kind, Location, Mktemp, Mode, Modes, Replace, Request, Tmpdir,
 };
 
 pub mod args;
@@ -240,6 +240,10 @@ struct Flags {
     shell: bool,
     /// Issue 14: `--stdin`.
     stdin: bool,
+    /// Issue 14: `--replace DEST`.
+    replace: Option<OsString>,
+    /// `-p`, `--tmpdir` or `-t` was given (`--replace` puts the path next to DEST).
+    location_given: bool,
 }
 
 impl Flags {
@@ -253,6 +257,10 @@ impl Flags {
             anonymous: matches.get_flag(id::ANONYMOUS),
             shell: matches.get_flag(id::SHELL),
             stdin: matches.get_flag(id::STDIN),
+            replace: value(matches, id::REPLACE),
+            location_given: matches.indices_of(id::P).is_some()
+                || matches.indices_of(id::TMPDIR).is_some()
+                || matches.get_flag(id::T),
         }
     }
 }
@@ -297,6 +305,7 @@ fn mode(
                 (flags.cd, "--cd"),
                 (flags.anonymous, "--anonymous"),
                 (flags.stdin, "--stdin"),
+                (flags.replace.is_some(), "--replace"),
             ] {
                 if given {
                     return fail(&format!("option '{name}' requires --exec"));
@@ -342,7 +351,7 @@ fn mode(
     } else {
         ExecPath::File
     };
-    let modes = issue14_modes(flags, path, exec_mode)?;
+    let modes = issue14_modes(flags, path, !templates.is_empty(), exec_mode)?;
     Ok(Mode::Exec(Exec {
         template: templates.pop(),
         path,
@@ -352,16 +361,31 @@ fn mode(
     }))
 }
 
-/// Issue 14: `--stdin` for the path `mode` chose, under [`Modes::new`]'s rules
-/// (docs/behaviour.md C9).
-fn issue14_modes(flags: &Flags, path: ExecPath, exec_mode: bool) -> Result<Modes, UsageError> {
+/// Issue 14: `--stdin` and `--replace DEST` for the path `mode` chose, under [`Modes::new`]'s
+/// rules and the command line's: `--replace` names the path after DEST, in DEST's directory,
+/// so a TEMPLATE or a location option would mean nothing (docs/behaviour.md C9, C10).
+fn issue14_modes(
+    flags: &Flags,
+    path: ExecPath,
+    has_template: bool,
+    exec_mode: bool,
+) -> Result<Modes, UsageError> {
+    let fail = |m: &str| Err(UsageError::new(m, exec_mode));
     if flags.stdin && flags.shell {
-        return Err(UsageError::new(
-            "--stdin cannot be combined with --shell",
-            exec_mode,
-        ));
+        return fail("--stdin cannot be combined with --shell");
     }
-    Modes::new(path, flags.stdin, None).map_err(|m| UsageError::new(m, exec_mode))
+    let replace = match &flags.replace {
+        None => None,
+        Some(_) if flags.shell => return fail("--replace cannot be combined with --shell"),
+        Some(_) if has_template => {
+            return fail("--replace takes no template: the path is named after DEST");
+        }
+        Some(_) if flags.location_given => {
+            return fail("--replace cannot be combined with -p, --tmpdir or -t");
+        }
+        Some(dest) => Some(Replace::new(dest.clone()).map_err(|m| UsageError::new(m, exec_mode))?),
+    };
+    Modes::new(path, flags.stdin, replace).map_err(|m| UsageError::new(m, exec_mode))
 }
 
 #[cfg(test)]
@@ -691,5 +715,61 @@ mod tests {
         // GNU's prefixes keep their meaning: --s is still --suffix.
         assert_eq!(request(&["--s=.x", "aXXX"]).suffix, Some(".x".into()));
         assert!(exec(&["--std", "--exec", "true"]).modes.stdin());
+    }
+
+    #[test]
+    fn issue14_replace_rules() {
+        let e = exec(&["--replace", "a/f.json", "--suffix=.json", "--exec", "true"]);
+        let dest = e.modes.replace().map(|r| r.dest().to_owned());
+        assert_eq!(dest, Some("a/f.json".into()));
+        assert_eq!(e.template_to_plan(), Some("a/.f.json.XXXXXX".into()));
+        assert!(
+            exec(&["--stdin", "--replace", "f", "--exec", "true"])
+                .modes
+                .stdin()
+        );
+        assert!(exec(&["-d", "--cd", "--replace", "out", "--exec", "make"]).cd());
+        for (words, message) in [
+            (
+                &["--replace", "f", "aXXX", "--exec", "true"][..],
+                "--replace takes no template: the path is named after DEST",
+            ),
+            (
+                &["--replace", "f", "-p", "d", "--exec", "true"],
+                "--replace cannot be combined with -p, --tmpdir or -t",
+            ),
+            (
+                &["--replace", "f", "--tmpdir", "--exec", "true"],
+                "--replace cannot be combined with -p, --tmpdir or -t",
+            ),
+            (
+                &["--replace", "f", "--anonymous", "--exec", "true"],
+                "--replace cannot be combined with --anonymous",
+            ),
+            (
+                &["-d", "--export-tmpdir", "--replace", "f", "--exec", "true"],
+                "--replace cannot be combined with --export-tmpdir",
+            ),
+            (
+                &["--replace", "f", "--shell"],
+                "--replace cannot be combined with --shell",
+            ),
+            (
+                &["--replace", "..", "--exec", "true"],
+                "invalid destination '..' for --replace",
+            ),
+        ] {
+            let e = usage_error(words);
+            assert_eq!(
+                (e.message.as_str(), e.exec_mode),
+                (message, true),
+                "{words:?}"
+            );
+        }
+        let e = usage_error(&["--replace", "f"]);
+        assert_eq!(
+            (e.message.as_str(), e.exec_mode),
+            ("option '--replace' requires --exec", false)
+        );
     }
 }

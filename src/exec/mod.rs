@@ -4,7 +4,8 @@
 //! * here: the life cycle, [`run_exec`];
 //! * `target`: the path (or unnamed file) the command gets;
 //! * `command`: `{}` substitution and the command's spec;
-//! * `stdin`: `--stdin`, the file filled before the command starts (issue 14).
+//! * `stdin`: `--stdin`, the file filled before the command starts (issue 14);
+//! * `replace`: `--replace DEST`, the path moved over DEST when the command succeeded.
 //!
 //! Order matters for "nothing left behind": signal handling is installed before the path
 //! exists, a signal that arrives before the child starts removes the path and ends rtmp with
@@ -14,6 +15,7 @@
 //! rtmp writes nothing to stdout in this mode.
 
 mod command;
+mod replace;
 mod stdin;
 mod target;
 
@@ -44,6 +46,10 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
             return Outcome::ExecFailed;
         }
     };
+    // Issue 14: a --replace DEST that is a symlink or of the wrong kind creates nothing.
+    if let Some(end) = replace::refuse_dest(exec) {
+        return end;
+    }
     let target = match make_target(request, exec, env_tmpdir) {
         Ok(t) => t,
         Err(e) => {
@@ -106,6 +112,8 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
         ),
         ChildEnd::Signaled(sig) => (Outcome::Signaled(sig), true),
     };
+    // Issue 14: --replace moves the path over DEST now, if the command succeeded.
+    let (outcome, child_failed) = replace::commit(exec, &target, outcome, child_failed);
     match finish(&target, exec, child_failed) {
         Ok(()) => outcome,
         Err(e) => {

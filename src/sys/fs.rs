@@ -1,6 +1,7 @@
 //! Descriptors and the file system: the Linux calls cleanup, creation and the guardian need.
 //!
-//! Invariants: every descriptor opened here is close-on-exec unless the caller asks for a
+//! Invariants: every descriptor opened here (the duplicate of standard input included) is
+//! close-on-exec unless the caller asks for a
 //! descriptor at a fixed number (`dup_onto`, used only by the forked guardian, which never
 //! calls `exec`); no open here follows a symlink in its final component except `open_anchor`,
 //! whose path rtmp has just created and so trusts (SECURITY.md, "Guarantees").
@@ -201,7 +202,7 @@ pub(crate) fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<OwnedFd>
 }
 
 // ---------------------------------------------------------------------------------------------
-// Issue 14 (`--stdin`, `--replace`): reopening what rtmp created.
+// Issue 14 (`--stdin`, `--replace`): reopening what rtmp created, renames, the umask.
 
 /// Opens entry `name` of directory `parent` (which may be an `O_PATH` descriptor) as a
 /// regular file, for writing when `write` is set, else for reading: never through a symlink
@@ -250,6 +251,70 @@ pub(crate) fn inherited_stdin() -> io::Result<File> {
         return Err(io::Error::from_raw_os_error(libc::EBADF));
     }
     Ok(File::from(fd.try_clone_to_owned()?))
+}
+
+/// How [`rename_at`] treats an existing destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rename {
+    /// `renameat`: replace it atomically (a directory only if it is empty).
+    Replace,
+    /// `renameat2(RENAME_EXCHANGE)`: swap the two entries atomically; both must exist.
+    Exchange,
+    /// `renameat2(RENAME_NOREPLACE)`: fail with `EEXIST` if it exists.
+    NoReplace,
+}
+
+/// `renameat2`'s flags (kernel ABI, `include/uapi/linux/fs.h`); spelled out because libc has
+/// them only for some targets.
+const RENAME_NOREPLACE: libc::c_uint = 1;
+const RENAME_EXCHANGE: libc::c_uint = 2;
+
+/// Renames entry `from` of directory `dir` to entry `to` of the same directory, as `how`
+/// says. `dir` may be an `O_PATH` descriptor. A symlink at either name is renamed itself,
+/// never followed.
+///
+/// # Errors
+/// The OS error: `ENOENT`, `EEXIST` (`NoReplace`), `EINVAL` where the filesystem has no
+/// `renameat2` flags, `ENOSYS` on a kernel before 3.15, ...
+pub(crate) fn rename_at(
+    dir: BorrowedFd<'_>,
+    from: &CStr,
+    to: &CStr,
+    how: Rename,
+) -> io::Result<()> {
+    let flags = match how {
+        Rename::Replace => {
+            return Ok(fcntl::renameat(dir, from, dir, to)?);
+        }
+        Rename::Exchange => RENAME_EXCHANGE,
+        Rename::NoReplace => RENAME_NOREPLACE,
+    };
+    let fd = dir.as_raw_fd();
+    // SAFETY: renameat2 reads two NUL-terminated strings, which `from` and `to` are and which
+    // outlive the call; it writes no memory of ours. nix offers it for glibc only, hence the
+    // raw syscall, which exists on every Linux architecture.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            fd,
+            from.as_ptr(),
+            fd,
+            to.as_ptr(),
+            flags,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The process's umask, read without changing it for longer than two calls (rtmp is
+/// single-threaded when it asks, so nothing creates a file in between).
+pub(crate) fn current_umask() -> u32 {
+    let old = stat::umask(Mode::from_bits_truncate(0o077));
+    stat::umask(old);
+    old.bits()
 }
 
 #[cfg(test)]
@@ -353,5 +418,34 @@ mod tests {
                 "{err:?}"
             );
         }
+    }
+
+    #[test]
+    fn rename_at_replaces_exchanges_or_refuses() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let p = |n: &str| tmp.path().join(n);
+        std::fs::write(p("a"), b"a").expect("write");
+        std::fs::write(p("b"), b"b").expect("write");
+        let base = dir_fd(tmp.path());
+        match rename_at(base.as_fd(), c"a", c"b", Rename::Exchange) {
+            Ok(()) => {
+                assert_eq!(std::fs::read(p("a")).expect("read"), b"b");
+                assert_eq!(std::fs::read(p("b")).expect("read"), b"a");
+            }
+            Err(e) => assert_eq!(e.raw_os_error(), Some(libc::EINVAL), "{e}"),
+        }
+        let err = rename_at(base.as_fd(), c"a", c"b", Rename::NoReplace).expect_err("exists");
+        assert!(
+            matches!(err.raw_os_error(), Some(libc::EEXIST | libc::EINVAL)),
+            "{err}"
+        );
+        rename_at(base.as_fd(), c"a", c"b", Rename::Replace).expect("rename");
+        assert!(!p("a").exists());
+    }
+
+    #[test]
+    fn umask_is_read_unchanged() {
+        let first = current_umask();
+        assert_eq!(current_umask(), first);
     }
 }

@@ -6,7 +6,7 @@
 //! outside is the registration of the `pre_exec` hook in [`crate::supervise::child`]: its
 //! soundness is an argument about that module's code (async-signal-safety), so it stays there.
 //! This is also the only Linux-specific code: `openat2`, `O_PATH`, `/proc/self/fd`,
-//! `O_TMPFILE`, `pidfd_open`, `close_range` and `prctl`. Porting rtmp means porting these three
+//! `O_TMPFILE`, `renameat2`, `pidfd_open`, `close_range` and `prctl`. Porting rtmp means porting these three
 //! files (README, "Design").
 //!
 //! A few functions here are safe to call but come with a precondition that the type system
@@ -16,7 +16,9 @@
 //! here is public outside the crate but the test switch [`fs::use_openat_fallback_only`].
 //!
 //! * [`fs`]: descriptors and the file system (directory opens that never follow a symlink,
-//!   permission changes through a descriptor, the unnamed file, a socket write without SIGPIPE).
+//!   permission changes through a descriptor, the unnamed file, a socket write without SIGPIPE,
+//!   and for issue 14 the inherited standard input, regular files reopened by name, renames
+//!   with `renameat2`'s flags, the umask).
 //! * `signal`: signal dispositions and masks for any signal number, real-time ones included
 //!   (nix's `Signal` enum cannot name those), and the handler that notices a signal in a forked
 //!   child before `exec`.

@@ -46,4 +46,5 @@ mod generated;
 mod corners;
 
 // issue 14: the modes for scripts without trap
+mod modes_replace;
 mod modes_stdin;
