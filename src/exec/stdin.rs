@@ -15,14 +15,20 @@
 //! * a named file is reopened through its pinned parent, without following a symlink, and
 //!   must still be a regular file; an anonymous file is written through a duplicate of its
 //!   descriptor and rewound to offset 0, which the command's inherited descriptor shares;
-//! * on a failure the caller gets one message and removes the path; a signal that arrived
-//!   during the copy ends rtmp with that signal after the path is removed, as before any
-//!   command started (rtmp's handlers restart an interrupted read, so the signal acts when
-//!   the copy ends: at end of input or at the next error).
+//! * on a failure the caller gets one message and removes the path; a signal rtmp forwards
+//!   that arrives during the copy stops it at once, even while the writer of a pipe stalls
+//!   (rtmp waits for input in `ppoll`, never in a read that its handlers would restart), and
+//!   ends rtmp with that signal after the path is removed, as before any command started.
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::fd::AsFd;
+use std::os::unix::fs::FileTypeExt;
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, ppoll};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 
 use super::target::Target;
 use crate::errors::os_error_text;
@@ -30,8 +36,8 @@ use crate::exit::Outcome;
 use crate::output::warn;
 use crate::quote::quote;
 use crate::request::Exec;
-use crate::supervise::Supervisor;
-use crate::sys::fs::{inherited_stdin, open_regular_at};
+use crate::supervise::{FORWARDED, Supervisor};
+use crate::sys::fs::{bytes_ready, inherited_stdin, open_regular_at};
 
 /// With `--stdin`, fills `target` with standard input; without it, does nothing.
 ///
@@ -43,8 +49,9 @@ pub(super) fn fill(exec: &Exec, target: &Target, supervisor: &mut Supervisor) ->
     if !exec.modes.stdin() {
         return None;
     }
-    let end = match copy_stdin(target) {
-        Ok(()) => supervisor.pending_signal().map(Outcome::Signaled),
+    let end = match copy_stdin(target, supervisor) {
+        Ok(None) => supervisor.pending_signal().map(Outcome::Signaled),
+        Ok(Some(sig)) => Some(Outcome::Signaled(sig)),
         Err(e) => {
             warn(&e.to_string());
             Some(Outcome::ExecFailed)
@@ -80,7 +87,9 @@ impl fmt::Display for CopyError {
 }
 
 /// Copies all of descriptor 0 into the target; rewinds an anonymous file.
-fn copy_stdin(target: &Target) -> Result<(), CopyError> {
+///
+/// Output: `None` when everything was copied, `Some(sig)` when signal `sig` stopped the copy.
+fn copy_stdin(target: &Target, supervisor: &mut Supervisor) -> Result<Option<i32>, CopyError> {
     let (to, file) = match target {
         Target::Named(created, pinned) => (
             quote(&created.path),
@@ -93,10 +102,80 @@ fn copy_stdin(target: &Target) -> Result<(), CopyError> {
         source,
     };
     let mut file = file.map_err(fail)?;
-    let mut input = inherited_stdin().map_err(fail)?;
-    io::copy(&mut input, &mut file).map_err(fail)?;
+    let input = inherited_stdin().map_err(fail)?;
+    if let Some(sig) = copy_until_end(&input, &mut file, supervisor).map_err(fail)? {
+        return Ok(Some(sig));
+    }
     if matches!(target, Target::Anonymous(_)) {
         file.seek(SeekFrom::Start(0)).map_err(fail)?;
     }
-    Ok(())
+    Ok(None)
+}
+
+/// Copies `input` into `file` up to the end of input, unless one of the signals rtmp forwards
+/// arrives first.
+///
+/// A regular file or a block device never blocks for long: one [`io::copy`]
+/// (`copy_file_range`). A pipe, a terminal or a socket may stall forever, and rtmp's handlers
+/// restart a blocked read, so a signal would wait for the writer: there rtmp waits in `ppoll`,
+/// the only place where those signals are unblocked (so one that arrives between the check and
+/// the wait wakes it at once), then copies what `FIONREAD` says is there (`splice`), which
+/// never blocks. Where `FIONREAD` does not answer, the rest is copied in one go.
+///
+/// Output: `None` at the end of input, `Some(sig)` for a signal. Errors: the OS error of a
+/// read, a write, `ppoll` or the signal mask.
+fn copy_until_end(
+    input: &File,
+    file: &mut File,
+    supervisor: &mut Supervisor,
+) -> io::Result<Option<i32>> {
+    let kind = input.metadata()?.file_type();
+    if kind.is_file() || kind.is_block_device() {
+        io::copy(&mut &*input, file)?;
+        return Ok(None);
+    }
+    let mut forwarded = SigSet::empty();
+    for &sig in FORWARDED {
+        if let Ok(sig) = Signal::try_from(sig) {
+            forwarded.add(sig);
+        }
+    }
+    let before = forwarded.thread_swap_mask(SigmaskHow::SIG_BLOCK)?;
+    let copied = copy_between_signals(input, file, supervisor, before);
+    before.thread_set_mask()?;
+    copied
+}
+
+/// The loop of [`copy_until_end`] for an input that may stall; `wait_mask` is the signal mask
+/// to wait with (rtmp's own, without the block added around the loop).
+fn copy_between_signals(
+    input: &File,
+    file: &mut File,
+    supervisor: &mut Supervisor,
+    wait_mask: SigSet,
+) -> io::Result<Option<i32>> {
+    /// A read when `FIONREAD` says 0 (the end of input, or a terminal's end-of-file).
+    const AT_END: u64 = 64 * 1024;
+    loop {
+        if let Some(sig) = supervisor.pending_signal() {
+            return Ok(Some(sig));
+        }
+        let mut fds = [PollFd::new(input.as_fd(), PollFlags::POLLIN)];
+        match ppoll(&mut fds, None, Some(wait_mask)) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+            Ok(_) => {}
+        }
+        let limit = match bytes_ready(input.as_fd())? {
+            None => {
+                io::copy(&mut &*input, file)?;
+                return Ok(None);
+            }
+            Some(0) => AT_END,
+            Some(n) => n,
+        };
+        if io::copy(&mut input.take(limit), file)? == 0 {
+            return Ok(None);
+        }
+    }
 }

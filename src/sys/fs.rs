@@ -253,6 +253,26 @@ pub(crate) fn inherited_stdin() -> io::Result<File> {
     Ok(File::from(fd.try_clone_to_owned()?))
 }
 
+/// How many bytes can be read from `fd` without blocking (`ioctl(FIONREAD)`: pipes, sockets,
+/// terminals). `Ok(None)` where the descriptor's kind does not say (`ENOTTY`, `EINVAL`).
+///
+/// # Errors
+/// Any other OS error of the `ioctl`.
+pub(crate) fn bytes_ready(fd: BorrowedFd<'_>) -> io::Result<Option<u64>> {
+    let mut count: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int to the pointer it is given, which points to `count`, a
+    // live, writable c_int for the whole call.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut count) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::ENOTTY | libc::EINVAL) => Ok(None),
+            _ => Err(e),
+        };
+    }
+    Ok(Some(u64::try_from(count).unwrap_or(0)))
+}
+
 /// How [`rename_at`] treats an existing destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Rename {
@@ -447,5 +467,15 @@ mod tests {
     fn umask_is_read_unchanged() {
         let first = current_umask();
         assert_eq!(current_umask(), first);
+    }
+
+    #[test]
+    fn bytes_ready_counts_a_pipe_and_declines_a_file() {
+        let (r, w) = nix::unistd::pipe().expect("pipe");
+        nix::unistd::write(&w, b"abc").expect("write");
+        assert_eq!(bytes_ready(r.as_fd()).expect("ioctl"), Some(3));
+        let tmp = tempfile::tempfile().expect("file");
+        // Regular files answer too (the bytes after the offset) or decline; never an error.
+        assert!(bytes_ready(tmp.as_fd()).is_ok());
     }
 }

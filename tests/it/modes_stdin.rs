@@ -12,7 +12,6 @@ use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use crate::support::{TestEnv, clean_command, isolate_fds, rtmp_bin, scratch_dir, wait_output};
 use nix::libc;
@@ -250,7 +249,7 @@ ls -A "$1""#;
 }
 
 #[test]
-fn a_signal_during_the_copy_ends_rtmp_with_it_and_nothing_is_left() {
+fn a_signal_during_a_stalled_copy_ends_rtmp_with_it_and_nothing_is_left() {
     let env = TestEnv::new();
     let mut cmd = env.rtmp_cmd(["--stdin", "--exec", "touch", "ran"]);
     isolate_fds(&mut cmd);
@@ -262,17 +261,21 @@ fn a_signal_during_the_copy_ends_rtmp_with_it_and_nothing_is_left() {
         .expect("spawn rtmp");
     let mut input = child.stdin.take().expect("stdin");
     input.write_all(b"partial").expect("write");
-    // Wait until the file exists (rtmp is copying), then TERM rtmp and end the input.
+    // The writer stalls (the pipe stays open): rtmp is waiting for more input when it is told
+    // to stop, and must not wait for the writer.
     let tmp = env.tmpdir();
-    crate::support::wait_until("the file to exist", || {
-        fs::read_dir(&tmp).is_ok_and(|mut d| d.next().is_some())
+    crate::support::wait_until("the file to hold the first bytes", || {
+        fs::read_dir(&tmp).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.metadata().is_ok_and(|m| m.len() == 7))
+        })
     });
-    std::thread::sleep(Duration::from_millis(50));
     let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid"));
     kill(pid, Signal::SIGTERM).expect("kill");
-    drop(input);
     let out = wait_output(child);
+    drop(input);
     assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
     assert_eq!(fs::read_dir(&tmp).expect("tmp").count(), 0);
     assert!(!env.path("ran").exists(), "the command ran");
 }
