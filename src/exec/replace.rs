@@ -242,57 +242,85 @@ fn rename_over(
 
 /// Syncs every regular file and directory of the tree at `top` to disk, `top` last, never
 /// following a symlink or entering a mount point; FIFOs, sockets and devices are not opened.
-/// One descriptor per level, down to [`SYNC_DEPTH`]; deeper parts are covered by one `syncfs`.
+/// One descriptor per level, down to [`SYNC_DEPTH`]. What cannot be reached that way (deeper
+/// levels, or entries the caller may not open: a file of mode 0200, a directory of mode 0300)
+/// is covered by one `syncfs` of the filesystem instead, so that such a tree is still moved
+/// into place, durably.
 fn sync_tree(top: OwnedFd) -> io::Result<()> {
-    struct Level {
-        dir: OwnedFd,
-        subdirs: Vec<CString>,
-    }
-    let level = |dir: OwnedFd| -> io::Result<Level> {
-        let mut subdirs = Vec::new();
-        let mut listing = Dir::from_fd(dir.try_clone()?)?;
-        for entry in listing.iter() {
-            let entry = entry?;
-            let name = entry.file_name();
-            if name == c"." || name == c".." {
-                continue;
-            }
-            let st = fstatat(dir.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW)?;
-            if same_kind(&st, Kind::Directory) {
-                subdirs.push(name.to_owned());
-            } else if same_kind(&st, Kind::File) {
-                open_regular_at(dir.as_fd(), name, false)?.sync_all()?;
-            }
-        }
-        Ok(Level { dir, subdirs })
-    };
-    let mut too_deep = None;
-    let mut stack = vec![level(top)?];
+    let mut whole_fs = None;
+    let mut stack = vec![sync_level(top, &mut whole_fs)?];
     loop {
         let depth = stack.len();
         let Some(current) = stack.last_mut() else {
             break;
         };
         let Some(name) = current.subdirs.pop() else {
-            let done = stack.pop().map(|l| l.dir);
-            if let Some(dir) = done {
-                File::from(dir).sync_all()?;
+            if let Some(done) = stack.pop() {
+                File::from(done.dir).sync_all()?;
             }
             continue;
         };
         if depth >= SYNC_DEPTH {
-            too_deep.get_or_insert(current.dir.try_clone()?);
+            settle_for_syncfs(&mut whole_fs, current.dir.as_fd())?;
             continue;
         }
         match open_dir_nofollow(current.dir.as_fd(), &name, DirAccess::List) {
-            Ok(dir) => stack.push(level(dir)?),
+            Ok(dir) => {
+                let next = sync_level(dir, &mut whole_fs)?;
+                stack.push(next);
+            }
             // A mount point inside the tree is not the tree's (and not entered).
             Err(Errno::EXDEV) => {}
+            Err(Errno::EACCES | Errno::EPERM) => {
+                settle_for_syncfs(&mut whole_fs, current.dir.as_fd())?;
+            }
             Err(e) => return Err(e.into()),
         }
     }
-    if let Some(dir) = too_deep {
+    if let Some(dir) = whole_fs {
         nix::unistd::syncfs(dir)?;
+    }
+    Ok(())
+}
+
+/// One directory of [`sync_tree`]: its regular files synced, its subdirectories' names.
+struct Level {
+    dir: OwnedFd,
+    subdirs: Vec<CString>,
+}
+
+/// Syncs the regular files of `dir` and lists its subdirectories; a file rtmp may not open
+/// makes `whole_fs` a descriptor for the final `syncfs`.
+fn sync_level(dir: OwnedFd, whole_fs: &mut Option<OwnedFd>) -> io::Result<Level> {
+    let mut subdirs = Vec::new();
+    let mut listing = Dir::from_fd(dir.try_clone()?)?;
+    for entry in listing.iter() {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == c"." || name == c".." {
+            continue;
+        }
+        let st = fstatat(dir.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW)?;
+        if same_kind(&st, Kind::Directory) {
+            subdirs.push(name.to_owned());
+        } else if same_kind(&st, Kind::File) {
+            match open_regular_at(dir.as_fd(), name, false) {
+                Ok(file) => file.sync_all()?,
+                Err(e) if matches!(e.raw_os_error(), Some(c) if c == Errno::EACCES as i32 || c == Errno::EPERM as i32) =>
+                {
+                    settle_for_syncfs(whole_fs, dir.as_fd())?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(Level { dir, subdirs })
+}
+
+/// Records that [`sync_tree`] ends with a `syncfs` on the filesystem of `dir`.
+fn settle_for_syncfs(whole_fs: &mut Option<OwnedFd>, dir: BorrowedFd<'_>) -> io::Result<()> {
+    if whole_fs.is_none() {
+        *whole_fs = Some(dir.try_clone_to_owned()?);
     }
     Ok(())
 }
@@ -335,5 +363,28 @@ mod tests {
         set_owner_and_mode(file.as_fd(), None, Kind::File).expect("mode");
         let mode = std::fs::metadata(&f).expect("stat").permissions().mode() & 0o777;
         assert_eq!(mode, 0o666 & !current_umask());
+    }
+
+    #[test]
+    fn sync_tree_settles_for_syncfs_on_entries_it_may_not_open() {
+        // As root every open succeeds; tests/it/modes_replace.rs runs the refused case as an
+        // unprivileged user.
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let t = tmp.path().join("t");
+        std::fs::create_dir_all(t.join("locked")).expect("mkdir");
+        std::fs::write(t.join("secret"), b"x").expect("write");
+        std::fs::set_permissions(t.join("secret"), std::fs::Permissions::from_mode(0o200))
+            .expect("chmod");
+        std::fs::set_permissions(t.join("locked"), std::fs::Permissions::from_mode(0o300))
+            .expect("chmod");
+        let top = nix::fcntl::open(
+            &t,
+            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY,
+            nix::sys::stat::Mode::empty(),
+        )
+        .expect("open");
+        sync_tree(top).expect("sync");
+        std::fs::set_permissions(t.join("locked"), std::fs::Permissions::from_mode(0o700))
+            .expect("chmod back");
     }
 }

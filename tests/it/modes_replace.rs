@@ -307,6 +307,42 @@ fn directory_swaps_an_existing_dest_and_removes_the_old_tree() {
 }
 
 #[test]
+fn a_tree_with_entries_the_user_may_not_open_is_still_moved_into_place() {
+    let env = TestEnv::new();
+    let dir = env.path("shared");
+    fs::create_dir(&dir).expect("mkdir");
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).expect("chmod");
+    // A write-only file and a directory without read permission: not opened for fsync, so
+    // the tree is synced with one syncfs instead.
+    let script = r#"mkdir "$1/locked" && echo x > "$1/secret" && chmod 200 "$1/secret" && chmod 300 "$1/locked""#;
+    let Some(mut cmd) = unprivileged_rtmp(
+        &env,
+        [
+            "-d",
+            "--replace",
+            "shared/out",
+            "--exec",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ],
+    ) else {
+        return;
+    };
+    let out = cmd.stdin(Stdio::null()).output().expect("run");
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+    assert_eq!(mode(&dir.join("out/secret")), 0o200);
+    let names: Vec<_> = fs::read_dir(&dir)
+        .expect("list")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(names, ["out"]);
+}
+
+#[test]
 fn directory_with_a_missing_dest_is_renamed_into_place() {
     let env = TestEnv::new();
     let run = env.run_cmd(sh_with_rtmp(
