@@ -2,7 +2,9 @@
 //! without trap"): the file holds standard input before the command starts, the copy is
 //! streamed, the command's standard input is what is left, `--anonymous --stdin` is rewound,
 //! `-d --stdin` is a usage error, and a failed copy (a read error, a closed descriptor 0,
-//! ENOSPC on a 1 MiB tmpfs) is one line, status 125, the path removed, the command not run.
+//! ENOSPC on a 1 MiB tmpfs) is one line, status 125, the path removed, the command not run; a
+//! signal during the copy (a stalled pipe, Ctrl-C at a terminal) ends rtmp with it at once, the
+//! path removed; a terminal is read up to Ctrl-D.
 //!
 //! Input that is not a pipe (a regular file, a directory, a closed descriptor) is given by a
 //! `sh -c '... < FILE'` wrapper, since [`TestEnv::run_cmd`] sets standard input to /dev/null.
@@ -13,7 +15,9 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::support::{TestEnv, clean_command, isolate_fds, rtmp_bin, scratch_dir, wait_output};
+use crate::support::{
+    Pty, TestEnv, clean_command, isolate_fds, rtmp_bin, scratch_dir, wait_output,
+};
 use nix::libc;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -276,6 +280,50 @@ fn a_signal_during_a_stalled_copy_ends_rtmp_with_it_and_nothing_is_left() {
     drop(input);
     assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{out:?}");
     assert!(out.stderr.is_empty(), "{out:?}");
+    assert_eq!(fs::read_dir(&tmp).expect("tmp").count(), 0);
+    assert!(!env.path("ran").exists(), "the command ran");
+}
+
+#[test]
+fn a_terminal_is_read_up_to_ctrl_d() {
+    let env = TestEnv::new();
+    let cmd = env.rtmp_cmd([
+        "--stdin",
+        "--exec",
+        "sh",
+        "-c",
+        r#"printf '[%s]' "$(cat "$1")""#,
+        "sh",
+    ]);
+    let tmp = env.tmpdir();
+    let mut pty = Pty::spawn(cmd);
+    crate::support::wait_until("rtmp to create the file", || {
+        fs::read_dir(&tmp).is_ok_and(|mut d| d.next().is_some())
+    });
+    pty.type_bytes(b"typed line\n");
+    pty.wait_for("the echo of the line", |t| t.contains("typed line"));
+    // Ctrl-D at the start of a line: end of input.
+    pty.type_bytes(b"\x04");
+    let (status, text) = pty.finish();
+    assert!(status.success(), "{status}: {text:?}");
+    assert!(text.contains("[typed line]"), "{text:?}");
+    assert_eq!(fs::read_dir(&tmp).expect("tmp").count(), 0);
+}
+
+#[test]
+fn ctrl_c_while_reading_a_terminal_removes_the_file() {
+    let env = TestEnv::new();
+    let cmd = env.rtmp_cmd(["--stdin", "--exec", "touch", "ran"]);
+    let tmp = env.tmpdir();
+    let mut pty = Pty::spawn(cmd);
+    crate::support::wait_until("rtmp to create the file", || {
+        fs::read_dir(&tmp).is_ok_and(|mut d| d.next().is_some())
+    });
+    pty.type_bytes(b"half a line");
+    pty.wait_for("the echo", |t| t.contains("half a line"));
+    pty.type_bytes(b"\x03");
+    let (status, text) = pty.finish();
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status}: {text:?}");
     assert_eq!(fs::read_dir(&tmp).expect("tmp").count(), 0);
     assert!(!env.path("ran").exists(), "the command ran");
 }
