@@ -295,6 +295,13 @@ impl Replace {
         &self.dest
     }
 
+    /// DEST without trailing slashes (`a/b/out` of `a/b/out/`): the entry itself, which
+    /// `lstat` then does not resolve through a symlink as it would with the slash.
+    pub fn entry(&self) -> &OsStr {
+        let bytes = &self.dest.as_encoded_bytes()[..self.name_at + self.name_len];
+        std::os::unix::ffi::OsStrExt::from_bytes(bytes)
+    }
+
     /// DEST's final component (`c.json` of `a/b/c.json/`).
     pub fn name(&self) -> &[u8] {
         &self.dest.as_encoded_bytes()[self.name_at..self.name_at + self.name_len]
@@ -428,6 +435,10 @@ mod tests {
         assert_eq!(template("/c"), Ok("/.c.XXXXXX".to_owned()));
         assert_eq!(template("a/out//"), Ok("a/.out.XXXXXX".to_owned()));
         assert_eq!(r("a/out/").map(|r| r.name().to_vec()), Ok(b"out".to_vec()));
+        assert_eq!(
+            r("a/out//").map(|r| r.entry().to_owned()),
+            Ok("a/out".into())
+        );
         for bad in ["", "/", ".", "..", "a/..", "a/./", "//"] {
             assert!(r(bad).is_err(), "{bad:?}");
         }

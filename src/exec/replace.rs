@@ -78,7 +78,7 @@ impl fmt::Display for ReplaceError {
 /// directory`, `...: Not a directory`, `...: not a regular file`, or the OS error of `lstat`).
 pub(super) fn refuse_dest(exec: &Exec) -> Option<Outcome> {
     let replace = exec.modes.replace()?;
-    let why = match std::fs::symlink_metadata(replace.dest()) {
+    let why = match std::fs::symlink_metadata(replace.entry()) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
         Err(e) => os_error_text(&e),
         Ok(meta) => {

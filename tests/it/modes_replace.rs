@@ -182,6 +182,13 @@ fn a_symlink_dest_is_refused_and_nothing_is_created() {
         .stderr("rtmp: cannot replace 'link': it is a symbolic link; name its target instead\n")
         .nothing_left();
     assert_eq!(read(&env.path("real")), "old\n");
+    // A trailing slash does not resolve the link either.
+    env.mkdir("realdir");
+    symlink("realdir", env.path("dirlink")).expect("symlink");
+    env.run(["-d", "--replace", "dirlink/", "--exec", "touch", "ran"])
+        .code(125)
+        .stderr("rtmp: cannot replace 'dirlink/': it is a symbolic link; name its target instead\n")
+        .nothing_left();
     // The wrong kind is refused the same way.
     env.mkdir("adir");
     env.run(["--replace", "adir", "--exec", "touch", "ran"])
