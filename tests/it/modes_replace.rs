@@ -219,6 +219,29 @@ fn a_result_swapped_for_a_symlink_is_not_moved_into_place() {
         .stderr("rtmp: cannot replace 'f': the result is a symbolic link\n")
         .tree(&["f", "secret", "tmp/"]);
     assert_eq!(read(&env.path("f")), "old\n");
+    // A failed step counts as a failure for --keep-on-failure: the result stays to look at.
+    let run = env.run([
+        "--keep-on-failure",
+        "--replace",
+        "f",
+        "--exec",
+        "sh",
+        "-c",
+        r#"rm "$1" && ln -s secret "$1""#,
+        "sh",
+    ]);
+    run.code(125).tree(&[
+        "f",
+        "secret",
+        &format!("\\.f\\.{} -> secret", rnd(6)),
+        "tmp/",
+    ]);
+    assert!(
+        run.stderr_str()
+            .starts_with("rtmp: cannot replace 'f': the result is a symbolic link\nrtmp: kept "),
+        "{}",
+        run.context()
+    );
 }
 
 #[test]
@@ -419,6 +442,16 @@ fn usage_errors() {
             125,
         ),
         (&["--replace", "f"], "option '--replace' requires --exec", 1),
+        (
+            &["-u", "--replace", "f", "--exec", "true"],
+            "--dry-run cannot be combined with --exec",
+            125,
+        ),
+        (
+            &["--cd", "--replace", "f", "--exec", "true"],
+            "--cd requires --directory",
+            125,
+        ),
     ] {
         env.run(args)
             .code(code)
