@@ -327,3 +327,31 @@ fn ctrl_c_while_reading_a_terminal_removes_the_file() {
     assert_eq!(fs::read_dir(&tmp).expect("tmp").count(), 0);
     assert!(!env.path("ran").exists(), "the command ran");
 }
+
+#[test]
+fn kill_9_during_the_copy_leaves_nothing_behind() {
+    let env = TestEnv::new();
+    let mut cmd = env.rtmp_cmd(["--stdin", "--exec", "touch", "ran"]);
+    isolate_fds(&mut cmd);
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn rtmp");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(b"partial").expect("write");
+    let tmp = env.tmpdir();
+    crate::support::wait_until("the file to exist", || {
+        fs::read_dir(&tmp).is_ok_and(|mut d| d.next().is_some())
+    });
+    // The guardian (started before the copy) sees rtmp gone with no command started, and
+    // removes the file.
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    crate::support::wait_until("the guardian to remove the file", || {
+        fs::read_dir(&tmp).is_ok_and(|mut d| d.next().is_none())
+    });
+    drop(input);
+    assert!(!env.path("ran").exists(), "the command ran");
+}
