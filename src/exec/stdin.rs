@@ -15,7 +15,7 @@
 //! * a named file is reopened through its pinned parent, without following a symlink, and
 //!   must still be a regular file; an anonymous file is written through a duplicate of its
 //!   descriptor and rewound to offset 0, which the command's inherited descriptor shares;
-//! * on a failure the caller gets one message and removes the path; a signal rtmp forwards
+//! * on a failure [`fill`] prints one message and removes the path; a signal rtmp forwards
 //!   that arrives during the copy stops it at once, even while the writer of a pipe stalls
 //!   (rtmp waits for input in `ppoll`, never in a read that its handlers would restart), and
 //!   ends rtmp with that signal after the path is removed, as before any command started.
