@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # benches/compare.sh - rtmp's performance report against GNU mktemp (see benches/README.md).
 #
-# Usage: benches/compare.sh [--quick] [--only a|b|c|d|e|f[,...]]
+# Usage: benches/compare.sh [--quick] [--only a|b|c|d|e|f|g[,...]]
 #
 #   a  start-up: rtmp -u / rtmp / rtmp -d vs GNU mktemp (+ BusyBox, uutils: informational)
 #   b  exec: rtmp -d --exec true vs a dash mktemp+trap wrapper (informational)
@@ -11,6 +11,9 @@
 #   e  exec floor: rtmp -d --exec /bin/true vs C floors (benches/floor_exec.c) and the dash idiom
 #   f  tree removal: 20 000- and 200 000-file trees removed by rtmp vs rm -rf and a C remover
 #      (benches/rmtree.c), the building of the tree not timed
+#   g  issue 14's modes vs their shell idioms, in one hyperfine run (informational):
+#      rtmp --replace vs mktemp + write + mv (without and with sync), rtmp --stdin vs
+#      mktemp + trap + cat > "$tmp"
 #
 # Groups e and f build benches/*.c with gcc -O2 -static into the scratch directory; without
 # gcc or a static libc they are skipped with a message.
@@ -21,16 +24,19 @@ export LC_ALL=C
 
 usage() {
     cat <<'EOF'
-Usage: benches/compare.sh [--quick] [--only a|b|c|d|e|f[,...]]
+Usage: benches/compare.sh [--quick] [--only a|b|c|d|e|f|g[,...]]
   --quick    few runs (a smoke test; figures are not meaningful)
   --only X   run only figure group X (a start-up, b exec vs idiom, c tree cleanup,
-             d RSS/size, e exec vs C floor, f tree removal); several groups may be
+             d RSS/size, e exec vs C floor, f tree removal, g --replace/--stdin
+             vs their shell idioms); several groups may be
              given comma-separated, e.g. --only e,f
 Environment:
   RTMP        the rtmp binary (default: newest of target/release/rtmp, target/*/release/rtmp)
   UU_MKTEMP   uutils' mktemp (default: benches/.uutils/bin/mktemp)
   GNU_MKTEMP  GNU mktemp (default: /usr/bin/mktemp)
   CC          C compiler for groups e and f (default: gcc)
+  G_DIR       directory for group g's DEST and files (default: the tmpfs scratch, where
+              fsync is free; give a directory on a disk to see what durability costs)
 EOF
 }
 
@@ -65,9 +71,9 @@ if [[ -n $only ]]; then
     IFS=, read -r -a only_list <<<"$only"
     for g in "${only_list[@]}"; do
         case $g in
-        a | b | c | d | e | f) ;;
+        a | b | c | d | e | f | g) ;;
         *)
-            echo "compare.sh: --only takes a, b, c, d, e or f (got '$g')" >&2
+            echo "compare.sh: --only takes a, b, c, d, e, f or g (got '$g')" >&2
             exit 2
             ;;
         esac
@@ -171,9 +177,11 @@ export TMPDIR=$tmp
 if ((quick)); then
     a_runs=30 a_warm=5 b_runs=20 b_warm=3 c_runs=3 c_warm=1 d_runs=5
     e_runs=20 e_rounds=2 e_warm=2 f_runs=3 f_big_runs=3 f_rounds=3 f_warm=0
+    g_runs=20 g_rounds=2 g_warm=2
 else
     a_runs=1000 a_warm=50 b_runs=500 b_warm=20 c_runs=15 c_warm=2 d_runs=21
     e_runs=500 e_rounds=10 e_warm=5 f_runs=15 f_big_runs=10 f_rounds=5 f_warm=0
+    g_runs=300 g_rounds=5 g_warm=5
 fi
 
 # ---------------------------------------------------------------- C helpers (e, f)
@@ -618,6 +626,59 @@ if selected f; then
         }
         f_tree f-tree-20k "$f_runs" 20 10 100
         f_tree f-tree-200k "$f_big_runs" 20 100 100
+    fi
+fi
+
+# ---------------------------------------------------------------- (g) issue 14's modes
+if selected g; then
+    section "(g) issue 14: rtmp --replace / --stdin vs their shell idioms (informational)"
+    if [[ -z $dash ]]; then
+        say "dash not found (/usr/bin/dash, /bin/dash): skipping (g); install: apt-get install dash"
+        failed g-replace
+        failed g-stdin
+    else
+        # Every side runs its writer through dash, so the ratios compare what is around it:
+        # rtmp's creation, sync, rename and cleanup vs mktemp + mv (+ sync) or mktemp + trap.
+        # On the tmpfs scratch fsync costs nothing, so the sync ratio shows the cost of the
+        # extra processes only; G_DIR puts DEST on a disk instead. gen writes 64 KiB.
+        gdir=$("$gnu" -d "${G_DIR:-$scratch}/rtmp-bench-g.XXXXXX")
+        say "DEST in $gdir ($(stat -f -c %T -- "$gdir"))"
+        dest=$gdir/dest
+        printf 'old\n' >"$dest"
+        input=$gdir/input # 1 MiB, piped in by cat on every side of the --stdin figure
+        head -c 1048576 /dev/zero >"$input"
+        sync_bin=$(command -v sync)
+        mv_bin=$(command -v mv)
+        # shellcheck disable=SC2016 # expanded by dash, not here
+        {
+            gen='head -c 65536 /dev/zero > "$1"'
+            idiom='t=$("$1" "$0.XXXXXX") && head -c 65536 /dev/zero > "$t" && "$2" -f -- "$t" "$0"'
+            idiom_sync='t=$("$1" "$0.XXXXXX") && head -c 65536 /dev/zero > "$t" && "$3" -- "$t" && "$2" -f -- "$t" "$0" && "$3" -- "${0%/*}"'
+            stdin_rtmp='cat -- "$0" | "$1" --stdin --exec wc -c'
+            stdin_idiom='t=$("$1") && trap "rm -f -- \"\$t\"" EXIT && cat -- "$0" > "$t" && wc -c "$t"'
+        }
+        names=("rtmp --replace" "mktemp + mv" "mktemp + sync + mv + sync"
+            "rtmp --stdin" "mktemp + trap + cat >")
+        cmds=("$(q "$rtmp") --replace $(q "$dest") --exec $(q "$dash") -c $(q "$gen") sh"
+            "$(q "$dash") -c $(q "$idiom") $(q "$dest") $(q "$gnu") $(q "$mv_bin")"
+            "$(q "$dash") -c $(q "$idiom_sync") $(q "$dest") $(q "$gnu") $(q "$mv_bin") $(q "$sync_bin")"
+            "$(q "$dash") -c $(q "$stdin_rtmp") $(q "$input") $(q "$rtmp")"
+            "$(q "$dash") -c $(q "$stdin_idiom") $(q "$input") $(q "$gnu")")
+        preps=()
+        if bench_rounds "$g_rounds" "$((g_runs / g_rounds))" "$g_warm" && ((${#med[@]} == 5)); then
+            figure g-replace "${med[0]}" "${med[1]}" mktemp+mv
+            figure g-replace-vs-sync "${med[0]}" "${med[2]}" mktemp+sync+mv+sync
+            figure g-stdin "${med[3]}" "${med[4]}" mktemp+trap+cat
+        else
+            failed g-replace
+            failed g-stdin
+        fi
+        left=$(find "$gdir" -mindepth 1 -maxdepth 1 | wc -l)
+        if ((left != 2)); then
+            say "warning: $((left - 2)) entries left beside DEST after (g): a temporary was not removed"
+        fi
+        rm -rf -- "$gdir"
+        leftovers "(g)"
     fi
 fi
 

@@ -22,6 +22,7 @@ complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s p -d 'Interpret TEMPLATE rela
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l exec -d 'Run CMD with the new path, then remove the path; must come last' -r -f -a "(__fish_complete_command)"
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s I -l placeholder -d 'Use STR instead of {} as the placeholder' -r
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l kill-after -d 'End what CMD leaves running: SIGTERM, then SIGKILL after DURATION (2s)' -r
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l replace -d 'With --exec: write next to DEST, move over DEST only if CMD exits 0' -r -F
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s d -l directory -d 'Create a directory, not a file'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s u -l dry-run -d 'Do not create anything; merely print a name (unsafe)'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s q -l quiet -d 'Suppress diagnostics about file/dir-creation failure'
@@ -34,6 +35,7 @@ complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l wait-children -d 'Wait for wh
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l cd -d 'With -d: run CMD inside the new directory'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l anonymous -d 'With --exec, files only: the file never has a name'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l shell -d 'A throwaway shell in a throwaway directory'
+complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l stdin -d 'With --exec, files only: fill the file with standard input before CMD runs'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s h -d 'Print a short help'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -l help -d 'Print the full help, with exit statuses and examples'
 complete -c rtmp -n 'not __rtmp_after_exec_cmd' -s V -l version -d 'Print version'

@@ -28,8 +28,8 @@ pub enum Outcome {
     Success,
     /// mktemp mode failed (bad template, creation, output, usage): [`FAILURE`].
     Failure,
-    /// `--exec` mode: rtmp itself failed before the child ran, or could not remove the path
-    /// after a successful child: [`EXEC_FAILED`].
+    /// `--exec` mode: rtmp itself failed before the child ran, could not remove the path
+    /// after a successful child, or (`--replace`) could not move it into place: [`EXEC_FAILED`].
     ExecFailed,
     /// `--exec` mode: CMD was found but could not be run: [`CANNOT_RUN`].
     CannotRun,
@@ -157,8 +157,9 @@ pub const STATUS_TABLE: &[StatusRow] = &[
     StatusRow {
         mode: StatusMode::Exec,
         status: Status::Code(EXEC_FAILED),
-        meaning: "rtmp failed before the command ran (usage, template, creation, no guardian), \
-                  or could not remove the path after the command succeeded",
+        meaning: "rtmp failed before the command ran (usage, template, creation, no guardian, \
+                  copying standard input), could not remove the path after the command \
+                  succeeded, or with `--replace` could not move the result into place",
     },
     StatusRow {
         mode: StatusMode::Exec,

@@ -75,6 +75,8 @@ pub struct Exec {
     pub kill_after: Option<Duration>,
     /// `--wait-children`: wait for processes the command leaves running instead of ending them.
     pub wait_children: bool,
+    /// Issue 14: `--stdin` and `--replace DEST` ([`Modes`]).
+    pub modes: Modes,
 }
 
 /// The token in CMD and its ARGs that stands for the path (README, "Use in scripts").
@@ -263,6 +265,141 @@ impl Request {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Issue 14: `--stdin` and `--replace DEST`.
+
+/// What `--exec` does with the path besides running the command (issue 14): fill it with
+/// standard input before the command starts (`--stdin`), and move it over DEST once the
+/// command succeeded (`--replace DEST`). The default is neither.
+///
+/// Invariant, kept by [`Modes::new`], the only way to set either: `--stdin` is for a file
+/// (named or `--anonymous`), never a directory; `--replace` is never for an `--anonymous`
+/// file (it has no name to move) nor with `--export-tmpdir` (the command's own temporary files
+/// would be moved into place with the result). The rules about the command line around them
+/// (no TEMPLATE, no `-p`/`--tmpdir`/`-t`, no `--shell`) are the parser's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Modes {
+    stdin: bool,
+    replace: Option<Replace>,
+}
+
+impl Modes {
+    /// The modes for a path made as `path`.
+    ///
+    /// Output: the modes, or the usage error's text (`--stdin cannot be combined with
+    /// --directory`, ...) when the combination means nothing.
+    pub fn new(path: ExecPath, stdin: bool, replace: Option<Replace>) -> Result<Modes, String> {
+        let directory = matches!(path, ExecPath::Directory { .. });
+        if stdin && directory {
+            return Err("--stdin cannot be combined with --directory".to_owned());
+        }
+        if replace.is_some() {
+            match path {
+                ExecPath::Anonymous => {
+                    return Err("--replace cannot be combined with --anonymous".to_owned());
+                }
+                ExecPath::Directory {
+                    export_tmpdir: true,
+                    ..
+                } => return Err("--replace cannot be combined with --export-tmpdir".to_owned()),
+                _ => {}
+            }
+        }
+        Ok(Modes { stdin, replace })
+    }
+
+    /// `--stdin`: copy standard input into the file before the command starts.
+    pub fn stdin(&self) -> bool {
+        self.stdin
+    }
+
+    /// `--replace DEST`: the destination, when given.
+    pub fn replace(&self) -> Option<&Replace> {
+        self.replace.as_ref()
+    }
+}
+
+/// `--replace DEST`: a destination with a final component that is a name (not `.`, `..`, or
+/// nothing, as in `/` or the empty string), so that a hidden name can be derived from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replace {
+    dest: OsString,
+    /// The byte offset of the final component in `dest`.
+    name_at: usize,
+    /// The byte length of the final component (trailing slashes not included).
+    name_len: usize,
+}
+
+impl Replace {
+    /// The X's of the temporary name: six, as in the `mktemp "$f.XXXXXX"` idiom.
+    pub const XS: &'static str = "XXXXXX";
+
+    /// Checks DEST. Output: the destination, or the usage error's text
+    /// (`invalid destination '..' for --replace`).
+    pub fn new(dest: OsString) -> Result<Replace, String> {
+        let bytes = dest.as_encoded_bytes();
+        let end = bytes.len() - bytes.iter().rev().take_while(|&&b| b == b'/').count();
+        let name_at = bytes[..end]
+            .iter()
+            .rposition(|&b| b == b'/')
+            .map_or(0, |i| i + 1);
+        let name = &bytes[name_at..end];
+        if name.is_empty() || name == b"." || name == b".." {
+            return Err(format!(
+                "invalid destination {} for --replace",
+                crate::quote::quote(&dest)
+            ));
+        }
+        Ok(Replace {
+            name_at,
+            name_len: name.len(),
+            dest,
+        })
+    }
+
+    /// DEST as given.
+    pub fn dest(&self) -> &OsStr {
+        &self.dest
+    }
+
+    /// DEST without trailing slashes (`a/b/out` of `a/b/out/`): the entry itself, which
+    /// `lstat` then does not resolve through a symlink as it would with the slash.
+    pub fn entry(&self) -> &OsStr {
+        let bytes = &self.dest.as_encoded_bytes()[..self.name_at + self.name_len];
+        std::os::unix::ffi::OsStrExt::from_bytes(bytes)
+    }
+
+    /// DEST's final component (`c.json` of `a/b/c.json/`).
+    pub fn name(&self) -> &[u8] {
+        &self.dest.as_encoded_bytes()[self.name_at..self.name_at + self.name_len]
+    }
+
+    /// The template of the temporary: in DEST's directory (so on DEST's filesystem and
+    /// renamed over it atomically), hidden, named after DEST: `a/b/.c.json.XXXXXX`,
+    /// `.c.json.XXXXXX` for a DEST without a slash. Relative when DEST is.
+    pub fn template(&self) -> OsString {
+        let bytes = self.dest.as_encoded_bytes();
+        let mut out = bytes[..self.name_at].to_vec();
+        out.push(b'.');
+        out.extend_from_slice(self.name());
+        out.push(b'.');
+        out.extend_from_slice(Self::XS.as_bytes());
+        // On Unix any bytes are a name: DEST's own bytes plus ASCII.
+        std::os::unix::ffi::OsStringExt::from_vec(out)
+    }
+}
+
+impl Exec {
+    /// The template to plan: TEMPLATE, or with `--replace` the one derived from DEST
+    /// ([`Replace::template`]).
+    pub fn template_to_plan(&self) -> Option<OsString> {
+        match self.modes.replace() {
+            Some(replace) => Some(replace.template()),
+            None => self.template.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,6 +459,7 @@ mod tests {
             keep: Keep::Never,
             kill_after: None,
             wait_children: false,
+            modes: Modes::default(),
         };
         let anonymous = exec(ExecPath::Anonymous);
         assert_eq!(
@@ -367,6 +505,7 @@ mod tests {
             keep: Keep::Never,
             kill_after: None,
             wait_children: false,
+            modes: Modes::default(),
         };
         exec.apply_env_keep(true);
         assert_eq!(exec.keep, Keep::Never);
@@ -375,5 +514,61 @@ mod tests {
         assert_eq!(exec.keep, Keep::Never);
         exec.apply_env_keep(true);
         assert_eq!(exec.keep, Keep::Always);
+    }
+
+    #[test]
+    fn stdin_is_for_files_only() {
+        let dir = ExecPath::Directory {
+            cd: false,
+            export_tmpdir: false,
+        };
+        assert!(Modes::new(ExecPath::File, true, None).is_ok_and(|m| m.stdin()));
+        assert!(Modes::new(ExecPath::Anonymous, true, None).is_ok());
+        assert_eq!(
+            Modes::new(dir, true, None),
+            Err("--stdin cannot be combined with --directory".to_owned())
+        );
+    }
+
+    #[test]
+    fn replace_needs_a_name_and_a_named_path() {
+        let r = |d: &str| Replace::new(d.into());
+        let template = |d: &str| r(d).map(|r| r.template().to_string_lossy().into_owned());
+        assert_eq!(template("c.json"), Ok(".c.json.XXXXXX".to_owned()));
+        assert_eq!(template("a/b/c.json"), Ok("a/b/.c.json.XXXXXX".to_owned()));
+        assert_eq!(template("/c"), Ok("/.c.XXXXXX".to_owned()));
+        assert_eq!(template("a/out//"), Ok("a/.out.XXXXXX".to_owned()));
+        assert_eq!(r("a/out/").map(|r| r.name().to_vec()), Ok(b"out".to_vec()));
+        assert_eq!(
+            r("a/out//").map(|r| r.entry().to_owned()),
+            Ok("a/out".into())
+        );
+        for bad in ["", "/", ".", "..", "a/..", "a/./", "//"] {
+            assert!(r(bad).is_err(), "{bad:?}");
+        }
+        let dest = r("f").expect("valid");
+        assert!(Modes::new(ExecPath::Anonymous, false, Some(dest.clone())).is_err());
+        let export = ExecPath::Directory {
+            cd: false,
+            export_tmpdir: true,
+        };
+        assert!(Modes::new(export, false, Some(dest.clone())).is_err());
+        let cd = ExecPath::Directory {
+            cd: true,
+            export_tmpdir: false,
+        };
+        assert!(Modes::new(cd, false, Some(dest.clone())).is_ok());
+        let modes = Modes::new(ExecPath::File, true, Some(dest)).expect("sponge");
+        let exec = Exec {
+            template: None,
+            path: ExecPath::File,
+            command: ExecCommand::Shell,
+            placeholder: Placeholder::Braces,
+            keep: Keep::Never,
+            kill_after: None,
+            wait_children: false,
+            modes,
+        };
+        assert_eq!(exec.template_to_plan(), Some(".f.XXXXXX".into()));
     }
 }

@@ -64,6 +64,12 @@ pub mod id {
     pub const VERSION: &str = "version";
     /// The TEMPLATE operands.
     pub const TEMPLATES: &str = "templates";
+
+    // Issue 14.
+    /// `--stdin`.
+    pub const STDIN: &str = "stdin";
+    /// `--replace DEST`.
+    pub const REPLACE: &str = "replace";
 }
 
 /// The text after the options in `--help`, before the exit statuses.
@@ -253,6 +259,38 @@ pub fn command() -> Command {
                  one and what happens to it.",
             ),
         ])
+        // Issue 14: what happens to the path besides the command.
+        .next_help_heading("Exec modes")
+        .args([
+            flag(id::STDIN, None, Some("stdin")).with_help(
+                "With --exec, files only: fill the file with standard input before CMD runs",
+                "The copy is streamed (copy_file_range/splice where the kernel can), so any size \
+             works without memory growth; CMD then gets the path of a real, seekable file, and \
+             its own standard input is what is left of rtmp's (at end of file). With \
+             --anonymous the file is rewound to offset 0 for CMD. A read or write error while \
+             copying (No space left on device, ...) is one message: the path is removed, CMD \
+             does not run, rtmp exits 125.",
+            ),
+            value(id::REPLACE, "DEST")
+                .long("replace")
+                .value_hint(ValueHint::AnyPath)
+                .with_help(
+                    "With --exec: write next to DEST, move over DEST only if CMD exits 0",
+                    "The path is created in DEST's directory as .NAME.XXXXXX (NAME is DEST's \
+                     last component; --suffix is appended), so no TEMPLATE, -p, --tmpdir or -t. \
+                     If CMD exits 0, rtmp gives it DEST's permission bits, owner and group (0666 \
+                     or 0777 minus the umask when DEST does not exist; an owner rtmp may not \
+                     set is left, and then no setuid/setgid bit is copied), syncs it to disk, \
+                     renames it over DEST atomically and syncs the directory: readers see the \
+                     old or the new DEST, never a partial one. With -d, an existing DEST is \
+                     swapped with renameat2(RENAME_EXCHANGE) and the old tree removed as the \
+                     path would be. If CMD fails or dies of a signal, or a step fails (one \
+                     message, status 125), DEST is untouched and the path removed \
+                     (--keep-on-failure keeps it). DEST must not be a symbolic link: rtmp \
+                     refuses one rather than follow it into another directory; name its target \
+                     instead. Not with --anonymous, --shell or --export-tmpdir.",
+                ),
+        ])
         .next_help_heading("Info")
         .args([
             flag(id::SHORT_HELP, Some('h'), None).help("Print a short help"),
@@ -350,12 +388,14 @@ mod tests {
             id::LONG_HELP,
             id::VERSION,
             id::TEMPLATES,
+            id::STDIN,
+            id::REPLACE,
         ] {
             assert!(
                 command.get_arguments().any(|a| a.get_id() == name),
                 "{name}"
             );
         }
-        assert_eq!(command.get_arguments().count(), 22);
+        assert_eq!(command.get_arguments().count(), 24);
     }
 }

@@ -27,7 +27,8 @@ use clap::parser::ValueSource;
 
 use crate::exit::Outcome;
 use crate::request::{
-    Exec, ExecCommand, ExecPath, Keep, Kind, Location, Mktemp, Mode, Placeholder, Request, Tmpdir,
+    Exec, ExecCommand, ExecPath, Keep, Kind, Location, Mktemp, Mode, Modes, Placeholder, Replace,
+    Request, Tmpdir,
 };
 
 pub mod args;
@@ -46,7 +47,7 @@ pub enum Action {
     /// Print the version.
     Version,
     /// Create (and maybe run a command).
-    Create(Request),
+    Create(Box<Request>),
 }
 
 /// A usage error: printed as `rtmp: MESSAGE` and `Try 'rtmp --help' for more information.`
@@ -162,7 +163,7 @@ pub fn parse_in(
     }
     let flags = Flags::from_matches(&matches);
     let mode = mode(&flags, &matches, exec_mode, operands)?;
-    Ok(Action::Create(Request {
+    Ok(Action::Create(Box::new(Request {
         suffix: value(&matches, id::SUFFIX),
         location: Location {
             tmpdir: tmpdir(&matches),
@@ -170,7 +171,7 @@ pub fn parse_in(
         },
         quiet: matches.get_flag(id::QUIET),
         mode,
-    }))
+    })))
 }
 
 /// `-p DIR` and `--tmpdir[=DIR]`: one option in GNU, so the last one on the line wins.
@@ -229,6 +230,12 @@ struct Flags {
     anonymous: bool,
     shell: bool,
     wait_children: bool,
+    /// Issue 14: `--stdin`.
+    stdin: bool,
+    /// Issue 14: `--replace DEST`.
+    replace: Option<OsString>,
+    /// `-p`, `--tmpdir` or `-t` was given (`--replace` puts the path next to DEST).
+    location_given: bool,
 }
 
 impl Flags {
@@ -245,6 +252,11 @@ impl Flags {
             anonymous: matches.get_flag(id::ANONYMOUS),
             shell: matches.get_flag(id::SHELL),
             wait_children: matches.get_flag(id::WAIT_CHILDREN),
+            stdin: matches.get_flag(id::STDIN),
+            replace: value(matches, id::REPLACE),
+            location_given: matches.indices_of(id::P).is_some()
+                || matches.indices_of(id::TMPDIR).is_some()
+                || matches.get_flag(id::T),
         }
     }
 }
@@ -293,6 +305,8 @@ fn mode(
                 (flags.anonymous, "--anonymous"),
                 (value(matches, id::KILL_AFTER).is_some(), "--kill-after"),
                 (flags.wait_children, "--wait-children"),
+                (flags.stdin, "--stdin"),
+                (flags.replace.is_some(), "--replace"),
             ] {
                 if given {
                     return fail(&format!("option '{name}' requires --exec"));
@@ -364,6 +378,7 @@ fn mode(
             }
         },
     };
+    let modes = issue14_modes(flags, path, !templates.is_empty(), exec_mode)?;
     Ok(Mode::Exec(Exec {
         template: templates.pop(),
         path,
@@ -379,6 +394,7 @@ fn mode(
         },
         kill_after,
         wait_children: flags.wait_children,
+        modes,
     }))
 }
 
@@ -405,6 +421,33 @@ fn parse_duration(text: &OsStr) -> Option<std::time::Duration> {
     std::time::Duration::try_from_secs_f64(seconds * unit).ok()
 }
 
+/// Issue 14: `--stdin` and `--replace DEST` for the path `mode` chose, under [`Modes::new`]'s
+/// rules and the command line's: `--replace` names the path after DEST, in DEST's directory,
+/// so a TEMPLATE or a location option would mean nothing (docs/behaviour.md C9, C10).
+fn issue14_modes(
+    flags: &Flags,
+    path: ExecPath,
+    has_template: bool,
+    exec_mode: bool,
+) -> Result<Modes, UsageError> {
+    let fail = |m: &str| Err(UsageError::new(m, exec_mode));
+    if flags.stdin && flags.shell {
+        return fail("--stdin cannot be combined with --shell");
+    }
+    let replace = match &flags.replace {
+        None => None,
+        Some(_) if flags.shell => return fail("--replace cannot be combined with --shell"),
+        Some(_) if has_template => {
+            return fail("--replace takes no template: the path is named after DEST");
+        }
+        Some(_) if flags.location_given => {
+            return fail("--replace cannot be combined with -p, --tmpdir or -t");
+        }
+        Some(dest) => Some(Replace::new(dest.clone()).map_err(|m| UsageError::new(m, exec_mode))?),
+    };
+    Modes::new(path, flags.stdin, replace).map_err(|m| UsageError::new(m, exec_mode))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,7 +459,7 @@ mod tests {
 
     fn request(words: &[&str]) -> Request {
         match parse_words(words) {
-            Ok(Action::Create(r)) => r,
+            Ok(Action::Create(r)) => *r,
             other => panic!("{words:?} gave {other:?}"),
         }
     }
@@ -674,7 +717,7 @@ mod tests {
             b"ls",
         ]);
         let request = match parse(args) {
-            Ok(Action::Create(r)) => r,
+            Ok(Action::Create(r)) => *r,
             other => panic!("{other:?}"),
         };
         assert_eq!(request.suffix, Some(OsString::from_vec(b".\xff".to_vec())));
@@ -750,5 +793,85 @@ mod tests {
         assert_eq!(parse_words(&["--he"]), Ok(Action::Help { long: true }));
         assert_eq!(parse_words(&["-V"]), Ok(Action::Version));
         assert_eq!(parse_words(&["--version"]), Ok(Action::Version));
+    }
+
+    #[test]
+    fn issue14_stdin_rules() {
+        assert!(exec(&["--stdin", "--exec", "true"]).modes.stdin());
+        assert!(
+            exec(&["--anonymous", "--stdin", "--exec", "true"])
+                .modes
+                .stdin()
+        );
+        assert!(!exec(&["--exec", "true"]).modes.stdin());
+        let e = usage_error(&["-d", "--stdin", "--exec", "true"]);
+        assert_eq!(e.message, "--stdin cannot be combined with --directory");
+        assert!(e.exec_mode);
+        let e = usage_error(&["--stdin", "--shell"]);
+        assert_eq!(e.message, "--stdin cannot be combined with --shell");
+        let e = usage_error(&["--stdin"]);
+        assert_eq!(
+            (e.message.as_str(), e.exec_mode),
+            ("option '--stdin' requires --exec", false)
+        );
+        // GNU's prefixes keep their meaning: --s is still --suffix.
+        assert_eq!(request(&["--s=.x", "aXXX"]).suffix, Some(".x".into()));
+        assert!(exec(&["--std", "--exec", "true"]).modes.stdin());
+    }
+
+    #[test]
+    fn issue14_replace_rules() {
+        let e = exec(&["--replace", "a/f.json", "--suffix=.json", "--exec", "true"]);
+        let dest = e.modes.replace().map(|r| r.dest().to_owned());
+        assert_eq!(dest, Some("a/f.json".into()));
+        assert_eq!(e.template_to_plan(), Some("a/.f.json.XXXXXX".into()));
+        assert!(
+            exec(&["--stdin", "--replace", "f", "--exec", "true"])
+                .modes
+                .stdin()
+        );
+        assert!(exec(&["-d", "--cd", "--replace", "out", "--exec", "make"]).cd());
+        for (words, message) in [
+            (
+                &["--replace", "f", "aXXX", "--exec", "true"][..],
+                "--replace takes no template: the path is named after DEST",
+            ),
+            (
+                &["--replace", "f", "-p", "d", "--exec", "true"],
+                "--replace cannot be combined with -p, --tmpdir or -t",
+            ),
+            (
+                &["--replace", "f", "--tmpdir", "--exec", "true"],
+                "--replace cannot be combined with -p, --tmpdir or -t",
+            ),
+            (
+                &["--replace", "f", "--anonymous", "--exec", "true"],
+                "--replace cannot be combined with --anonymous",
+            ),
+            (
+                &["-d", "--export-tmpdir", "--replace", "f", "--exec", "true"],
+                "--replace cannot be combined with --export-tmpdir",
+            ),
+            (
+                &["--replace", "f", "--shell"],
+                "--replace cannot be combined with --shell",
+            ),
+            (
+                &["--replace", "..", "--exec", "true"],
+                "invalid destination '..' for --replace",
+            ),
+        ] {
+            let e = usage_error(words);
+            assert_eq!(
+                (e.message.as_str(), e.exec_mode),
+                (message, true),
+                "{words:?}"
+            );
+        }
+        let e = usage_error(&["--replace", "f"]);
+        assert_eq!(
+            (e.message.as_str(), e.exec_mode),
+            ("option '--replace' requires --exec", false)
+        );
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! * here: the life cycle, [`run_exec`];
 //! * `target`: the path (or unnamed file) the command gets;
-//! * `command`: `{}` substitution and the command's spec.
+//! * `command`: `{}` substitution and the command's spec;
+//! * `stdin`: `--stdin`, the file filled before the command starts (issue 14);
+//! * `replace`: `--replace DEST`, the path moved over DEST when the command succeeded.
 //!
 //! Order matters for "nothing left behind": signal handling is installed before the path
 //! exists, the guardian is started before the path exists and creates it (no guardian, no
@@ -18,6 +20,8 @@
 //! they say only what is true (`kept 'PATH'` only when something is there to keep).
 
 mod command;
+mod replace;
+mod stdin;
 mod target;
 
 use std::ffi::{OsStr, OsString};
@@ -52,6 +56,10 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
         kill_after: exec.kill_after,
         wait_children: exec.wait_children,
     });
+    // Issue 14: a --replace DEST that is a symlink or of the wrong kind creates nothing.
+    if let Some(end) = replace::refuse_dest(exec) {
+        return end;
+    }
     // `guardian` is dropped (dismissed and reaped) only when this function returns, after
     // `finish`: until then a `kill -9` of rtmp still gets the path removed once the child is
     // gone.
@@ -66,6 +74,11 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
     };
     if let Some(sig) = supervisor.pending_signal() {
         return not_started(&target, sig);
+    }
+    // Issue 14: --stdin fills the file now, before the command exists (the guardian, started
+    // before the creation, already covers a kill -9 during the copy).
+    if let Some(end) = stdin::fill(exec, &target, &mut supervisor) {
+        return end;
     }
     let spec = child_spec(exec, &target, guardian.as_ref());
     // For the message if it cannot run: the name after `{}` was replaced, as it was tried.
@@ -113,6 +126,8 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
         ChildEnd::Signaled(sig) => (Outcome::Signaled(sig), true),
         ChildEnd::NotStarted(sig) => return not_started(&target, sig),
     };
+    // Issue 14: --replace moves the path over DEST now, if the command succeeded.
+    let (outcome, child_failed) = replace::commit(exec, &target, outcome, child_failed);
     match finish(&target, exec, child_failed) {
         Ok(()) => outcome,
         Err(e) => {

@@ -103,7 +103,7 @@ pub(super) fn make_target(
     env_tmpdir: Option<&OsStr>,
 ) -> Result<(Target, Option<Guardian>), TargetError> {
     let plan = request
-        .plan(exec.template.as_deref(), env_tmpdir)
+        .plan(exec.template_to_plan().as_deref(), env_tmpdir)
         .map_err(TargetError::Template)?;
     let kind = exec.kind();
     if exec.anonymous() {

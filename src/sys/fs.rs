@@ -1,6 +1,7 @@
 //! Descriptors and the file system: the Linux calls cleanup, creation and the guardian need.
 //!
-//! Invariants: every descriptor opened here is close-on-exec unless the caller asks for a
+//! Invariants: every descriptor opened here (the duplicate of standard input included) is
+//! close-on-exec unless the caller asks for a
 //! descriptor at a fixed number (`dup_onto`, used only by the forked guardian, which never
 //! calls `exec`); no open here follows a symlink in its final component except `open_anchor`,
 //! whose path rtmp has just created and so trusts (SECURITY.md, "Guarantees").
@@ -315,6 +316,142 @@ pub(crate) fn os_random(buf: &mut [u8]) -> io::Result<bool> {
     Ok(true)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Issue 14 (`--stdin`, `--replace`): reopening what rtmp created, renames, the umask.
+
+/// Opens entry `name` of directory `parent` (which may be an `O_PATH` descriptor) as a
+/// regular file, for writing when `write` is set, else for reading: never through a symlink
+/// (`O_NOFOLLOW`), never blocking on a FIFO (`O_NONBLOCK`, which regular files ignore), never
+/// becoming a controlling terminal, close-on-exec.
+///
+/// # Errors
+/// The OS error of the open or of `fstat`; `InvalidInput` ("not a regular file") when the entry
+/// is something else (a directory, a FIFO, a device).
+pub(crate) fn open_regular_at(
+    parent: BorrowedFd<'_>,
+    name: &CStr,
+    write: bool,
+) -> io::Result<File> {
+    let access = if write {
+        OFlag::O_WRONLY
+    } else {
+        OFlag::O_RDONLY
+    };
+    let flags = access | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+    let file = File::from(fcntl::openat(parent, name, flags, Mode::empty())?);
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
+}
+
+/// A close-on-exec duplicate of standard input (descriptor 0) as rtmp's caller gave it, for
+/// reading; it shares the file offset with descriptor 0.
+///
+/// A caller that started rtmp with descriptor 0 closed gave no input, and then the first
+/// descriptor rtmp itself opened (a signal pipe, a directory) took the number 0. Those are all
+/// close-on-exec, while a descriptor inherited through `exec` never is (close-on-exec ones are
+/// closed by `exec`), so a close-on-exec descriptor 0 means "closed": `EBADF`, as `cat` says.
+///
+/// # Errors
+/// `EBADF` for a closed standard input; the OS error of `fcntl`.
+pub(crate) fn inherited_stdin() -> io::Result<File> {
+    let stdin = io::stdin();
+    let fd = stdin.as_fd();
+    let flags = fcntl::fcntl(fd, FcntlArg::F_GETFD)?;
+    if flags & libc::FD_CLOEXEC != 0 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    Ok(File::from(fd.try_clone_to_owned()?))
+}
+
+/// How many bytes can be read from `fd` without blocking (`ioctl(FIONREAD)`: pipes, sockets,
+/// terminals). `Ok(None)` where the descriptor's kind does not say (`ENOTTY`, `EINVAL`).
+///
+/// # Errors
+/// Any other OS error of the `ioctl`.
+pub(crate) fn bytes_ready(fd: BorrowedFd<'_>) -> io::Result<Option<u64>> {
+    let mut count: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int to the pointer it is given, which points to `count`, a
+    // live, writable c_int for the whole call.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut count) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::ENOTTY | libc::EINVAL) => Ok(None),
+            _ => Err(e),
+        };
+    }
+    Ok(Some(u64::try_from(count).unwrap_or(0)))
+}
+
+/// How [`rename_at`] treats an existing destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rename {
+    /// `renameat`: replace it atomically (a directory only if it is empty).
+    Replace,
+    /// `renameat2(RENAME_EXCHANGE)`: swap the two entries atomically; both must exist.
+    Exchange,
+    /// `renameat2(RENAME_NOREPLACE)`: fail with `EEXIST` if it exists.
+    NoReplace,
+}
+
+/// `renameat2`'s flags (kernel ABI, `include/uapi/linux/fs.h`); spelled out because libc has
+/// them only for some targets.
+const RENAME_NOREPLACE: libc::c_uint = 1;
+const RENAME_EXCHANGE: libc::c_uint = 2;
+
+/// Renames entry `from` of directory `dir` to entry `to` of the same directory, as `how`
+/// says. `dir` may be an `O_PATH` descriptor. A symlink at either name is renamed itself,
+/// never followed.
+///
+/// # Errors
+/// The OS error: `ENOENT`, `EEXIST` (`NoReplace`), `EINVAL` where the filesystem has no
+/// `renameat2` flags, `ENOSYS` on a kernel before 3.15, ...
+pub(crate) fn rename_at(
+    dir: BorrowedFd<'_>,
+    from: &CStr,
+    to: &CStr,
+    how: Rename,
+) -> io::Result<()> {
+    let flags = match how {
+        Rename::Replace => {
+            return Ok(fcntl::renameat(dir, from, dir, to)?);
+        }
+        Rename::Exchange => RENAME_EXCHANGE,
+        Rename::NoReplace => RENAME_NOREPLACE,
+    };
+    let fd = dir.as_raw_fd();
+    // SAFETY: renameat2 reads two NUL-terminated strings, which `from` and `to` are and which
+    // outlive the call; it writes no memory of ours. nix offers it for glibc only, hence the
+    // raw syscall, which exists on every Linux architecture.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            fd,
+            from.as_ptr(),
+            fd,
+            to.as_ptr(),
+            flags,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The process's umask, read without changing it for longer than two calls (rtmp is
+/// single-threaded when it asks, so nothing creates a file in between).
+pub(crate) fn current_umask() -> u32 {
+    let old = stat::umask(Mode::from_bits_truncate(0o077));
+    stat::umask(old);
+    old.bits()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,5 +606,69 @@ mod tests {
         let fd = dir_fd(tmp.path());
         let copy = dup_at_or_above(fd.as_fd(), 100).expect("dup");
         assert!(copy.as_raw_fd() >= 100);
+    }
+
+    #[test]
+    fn open_regular_at_refuses_symlinks_fifos_and_directories() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        std::fs::write(tmp.path().join("f"), b"x").expect("write");
+        symlink("f", tmp.path().join("l")).expect("symlink");
+        nix::unistd::mkfifo(&tmp.path().join("p"), Mode::from_bits_truncate(0o600)).expect("fifo");
+        std::fs::create_dir(tmp.path().join("d")).expect("mkdir");
+        let base = dir_fd(tmp.path());
+        assert!(open_regular_at(base.as_fd(), c"f", true).is_ok());
+        assert_eq!(
+            open_regular_at(base.as_fd(), c"l", false)
+                .map_err(|e| e.raw_os_error())
+                .err(),
+            Some(Some(libc::ELOOP))
+        );
+        for name in [c"p", c"d"] {
+            let err = open_regular_at(base.as_fd(), name, false).expect_err("not a file");
+            assert!(
+                matches!(err.kind(), io::ErrorKind::InvalidInput)
+                    || err.raw_os_error() == Some(libc::EISDIR),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rename_at_replaces_exchanges_or_refuses() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let p = |n: &str| tmp.path().join(n);
+        std::fs::write(p("a"), b"a").expect("write");
+        std::fs::write(p("b"), b"b").expect("write");
+        let base = dir_fd(tmp.path());
+        match rename_at(base.as_fd(), c"a", c"b", Rename::Exchange) {
+            Ok(()) => {
+                assert_eq!(std::fs::read(p("a")).expect("read"), b"b");
+                assert_eq!(std::fs::read(p("b")).expect("read"), b"a");
+            }
+            Err(e) => assert_eq!(e.raw_os_error(), Some(libc::EINVAL), "{e}"),
+        }
+        let err = rename_at(base.as_fd(), c"a", c"b", Rename::NoReplace).expect_err("exists");
+        assert!(
+            matches!(err.raw_os_error(), Some(libc::EEXIST | libc::EINVAL)),
+            "{err}"
+        );
+        rename_at(base.as_fd(), c"a", c"b", Rename::Replace).expect("rename");
+        assert!(!p("a").exists());
+    }
+
+    #[test]
+    fn umask_is_read_unchanged() {
+        let first = current_umask();
+        assert_eq!(current_umask(), first);
+    }
+
+    #[test]
+    fn bytes_ready_counts_a_pipe_and_declines_a_file() {
+        let (r, w) = nix::unistd::pipe().expect("pipe");
+        nix::unistd::write(&w, b"abc").expect("write");
+        assert_eq!(bytes_ready(r.as_fd()).expect("ioctl"), Some(3));
+        let tmp = tempfile::tempfile().expect("file");
+        // Regular files answer too (the bytes after the offset) or decline; never an error.
+        assert!(bytes_ready(tmp.as_fd()).is_ok());
     }
 }

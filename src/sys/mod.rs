@@ -6,7 +6,7 @@
 //! process is rtmp's own `fork` (`process::fork_for_exec`); the argument that the code it
 //! runs before `exec` is async-signal-safe is about [`crate::supervise::child`]'s code, so it
 //! is made there. This is also the only Linux-specific code: `openat2`, `O_PATH`,
-//! `/proc/self/fd`, `O_TMPFILE`, `pidfd_open`, `pidfd_send_signal`, `/proc/PID/task/*/children`,
+//! `/proc/self/fd`, `O_TMPFILE`, `renameat2`, `pidfd_open`, `pidfd_send_signal`, `/proc/PID/task/*/children`,
 //! `close_range` and `prctl` (`PR_SET_CHILD_SUBREAPER`). Porting rtmp means porting these three
 //! files (README, "Design").
 //!
@@ -19,7 +19,9 @@
 //!
 //! * [`args`]: the arguments from the C `main`'s `argc`/`argv`.
 //! * [`fs`]: descriptors and the file system (directory opens that never follow a symlink,
-//!   permission changes through a descriptor, the unnamed file, a socket write without SIGPIPE).
+//!   permission changes through a descriptor, the unnamed file, a socket write without SIGPIPE,
+//!   and for issue 14 the inherited standard input, regular files reopened by name, renames
+//!   with `renameat2`'s flags, the umask).
 //! * `signal`: signal dispositions and masks for any signal number, real-time ones included
 //!   (nix's `Signal` enum cannot name those), and rtmp's one handler, which reports each signal
 //!   with its origin through a pipe.

@@ -118,6 +118,21 @@ pub fn add(set: &mut SigSet, sig: c_int) -> io::Result<()> {
     Ok(())
 }
 
+/// Removes `sig` (any number) from `set`.
+///
+/// # Errors
+/// `EINVAL` for an invalid number.
+pub fn remove(set: &mut SigSet, sig: c_int) -> io::Result<()> {
+    let mut raw: libc::sigset_t = *set.as_ref();
+    // SAFETY: `raw` is an initialised sigset_t owned by this frame.
+    if unsafe { libc::sigdelset(&mut raw, sig) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` was initialised from a valid set and changed only by sigdelset.
+    *set = unsafe { SigSet::from_sigset_t_unchecked(raw) };
+    Ok(())
+}
+
 /// Whether `sig` (any number) is in `set`.
 pub fn contains(set: &SigSet, sig: c_int) -> bool {
     // SAFETY: the set is initialised; sigismember only reads it.

@@ -30,23 +30,33 @@ use crate::support::{rtmp_bin, scratch_dir};
 /// Examples that are not run, with the reason (matched as a substring of the block).
 const NOT_RUN: &[(&str, &str)] = &[];
 
-/// The stand-ins: each logs `NAME ARGS... | cwd=$PWD | TMPDIR=$TMPDIR` (one line) to `$LOG`.
+/// The stand-ins: each logs `NAME ARGS... | cwd=$PWD | TMPDIR=$TMPDIR | RTMP_PATH=$RTMP_PATH`
+/// (one line) to `$LOG`.
 const STAND_INS: &[(&str, &str)] = &[
     ("make", ""),
     ("upload", ""),
+    ("unzip", ""),
     ("index", ""),
     ("cmake", ""),
     ("jq", ""),
-    // `curl -fo FILE URL` / `curl -o FILE URL`: writes a small JSON document to FILE.
+    ("unzip", ""),
+    // `curl -fo FILE URL` / `curl -o FILE URL`: writes a small JSON document to FILE; without
+    // `-o`, to stdout.
     (
         "curl",
-        r#"while [ $# -gt 0 ]; do case $1 in -o|-fo) printf '{"ok":true}\n' > "$2"; shift;; esac; shift; done"#,
+        r#"out=; while [ $# -gt 0 ]; do case $1 in -o|-fo) out=$2; shift;; esac; shift; done
+if [ -n "$out" ]; then printf '{"ok":true}\n' > "$out"; else printf '{"ok":true}\n'; fi"#,
     ),
 ];
 
 /// The sections of the README whose `sh` blocks are usage examples (the install section's
 /// block installs things and is not an example of use).
-const README_SECTIONS: &[&str] = &["# rtmp", "## Use in scripts", "## Terminal use"];
+const README_SECTIONS: &[&str] = &[
+    "# rtmp",
+    "## Use in scripts",
+    "## Terminal use",
+    "## Scripts without trap: `--stdin` and `--replace`",
+];
 
 /// The `sh` blocks of `markdown` under the headings in `sections`.
 fn readme_blocks(markdown: &str, sections: &[&str]) -> Vec<String> {
@@ -131,10 +141,11 @@ fn sandbox(root: &Path) {
     // A command that leaves a server running, for the --kill-after example: rtmp must end it.
     let servers = format!(
         "#!/bin/sh\n{}\nsleep 300 &\n",
-        r#"echo "$0 $* | cwd=$PWD | TMPDIR=$TMPDIR" >> "$LOG""#
+        r#"echo "$0 $* | cwd=$PWD | TMPDIR=$TMPDIR | RTMP_PATH=${RTMP_PATH-}" >> "$LOG""#
     );
     write_executable(&root.join("work/start-test-servers.sh"), &servers);
-    let log_call = r#"echo "$0 $* | cwd=$PWD | TMPDIR=$TMPDIR" >> "$LOG""#;
+    let log_call =
+        r#"echo "$0 $* | cwd=$PWD | TMPDIR=$TMPDIR | RTMP_PATH=${RTMP_PATH-}" >> "$LOG""#;
     write_executable(
         &root.join("work/build.sh"),
         &format!("#!/bin/sh\n{log_call}\n"),
@@ -229,12 +240,23 @@ fn run_block(origin: &str, block: &str) {
             "{origin}: left in ~/scratch:\n{block}"
         );
     }
-    // Each stand-in was given the path rtmp created (a name inside $TMPDIR): as an argument
-    // (`{}` or the appended path), as its working directory (`--cd`) or as its TMPDIR
-    // (`--export-tmpdir`).
+    // Each stand-in that rtmp ran (RTMP_PATH set) was given the path rtmp created: as an
+    // argument (`{}` or the appended path), as its working directory (`--cd`) or as its TMPDIR
+    // (`--export-tmpdir`). The path is inside $TMPDIR, or beside DEST (`.NAME.XXXXXX`) with
+    // `--replace`.
     let created = format!("{}/", root.join("tmp").display());
+    let beside = format!("{}/.", work.display());
     if let Ok(calls) = fs::read_to_string(&log) {
         for call in calls.lines() {
+            let (call, rtmp_path) = call.rsplit_once(" | RTMP_PATH=").unwrap_or((call, ""));
+            if rtmp_path.is_empty() {
+                continue;
+            }
+            let call = call.replace(&beside, &created);
+            // `curl URL | rtmp --stdin ...`: curl writes to the pipe, it is not given a path.
+            if call.contains("/curl ") && !call.contains(" -o") && !call.contains(" -fo") {
+                continue;
+            }
             assert!(
                 call.contains(&created),
                 "{origin}: a stand-in did not get rtmp's path: {call}\n{block}"

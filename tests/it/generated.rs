@@ -144,6 +144,20 @@ A file that never has a name, written and read back by the command:
 rtmp \-\-anonymous \-\-exec sh \-c 'date > "$1"; cat "$1"' sh {}
 .RE
 .fi
+A download given to a program that needs a seekable file, removed afterwards:
+.PP
+.nf
+.RS
+curl \-fsS "$URL" | rtmp \-\-stdin \-\-suffix=.zip \-\-exec unzip \-l {}
+.RE
+.fi
+A file sorted in place, atomically: the sorted copy replaces it only if sort succeeds:
+.PP
+.nf
+.RS
+rtmp \-\-replace big.txt \-\-exec sh \-c 'sort big.txt > "$1"' sh {}
+.RE
+.fi
 .SH "SEE ALSO"
 .BR mktemp (1),
 .BR mkstemp (3),

@@ -46,3 +46,7 @@ mod generated;
 
 // issue 13: the corners a script meets (both modes, completions, the repository)
 mod corners;
+
+// issue 14: the modes for scripts without trap
+mod modes_replace;
+mod modes_stdin;
