@@ -25,10 +25,19 @@ _rtmp() {
     local j k w
     for (( j=1; j < COMP_CWORD; j++ )); do
         w=${COMP_WORDS[j]}
-        [[ $w == -- ]] && break
+        # After --, rtmp takes no options: the words are TEMPLATEs.
+        if [[ $w == -- ]]; then
+            COMPREPLY=()
+            return 0
+        fi
         if [[ $w == --exe || $w == --exec ]]; then
             k=$((j + 1))
-            [[ ${COMP_WORDS[k]} == = ]] && k=$((k + 1))
+            if [[ ${COMP_WORDS[k]} == = ]]; then
+                k=$((k + 1))
+            elif [[ ${COMP_WORDS[k]} == -- ]] && (( k < COMP_CWORD )); then
+                # --exec -- CMD: the -- only protects CMD (--exec=-- is the command --).
+                k=$((k + 1))
+            fi
             if (( k < COMP_CWORD )); then
                 if declare -F _command_offset >/dev/null; then
                     _command_offset "$k"
@@ -53,6 +62,17 @@ _rtmp() {
             COMPREPLY=($(compgen -d -- "${cur}"))
             return 0
         fi
+    fi
+    # Any other OPTION=VALUE (--suffix=SUFF, --placeholder=STR): a value, not an option.
+    if [[ ${cur} == = || ${prev} == = ]]; then
+        COMPREPLY=()
+        return 0
+    fi
+    # -pDIR, -dpDIR: getopt takes the rest of the word as DIR.
+    if [[ ${cur} =~ ^(-[dqut]*p)(.+)$ ]]; then
+        w=${BASH_REMATCH[1]}
+        COMPREPLY=($(compgen -d -P "$w" -- "${BASH_REMATCH[2]}"))
+        return 0
     fi
 
     case "${cmd}" in

@@ -370,6 +370,88 @@ fn bash_completes_exec_and_tmpdir_spellings() {
     }
 }
 
+/// Item 15 (bash), the documented `--exec -- CMD` form: the `--` only protects CMD, so the
+/// word after it is the command name and the words after that are CMD's (a black-box tester
+/// got nothing for `--exec -- ls -`, and files instead of command names for `--exec -- `).
+/// After a plain `--` rtmp takes no options, so none is offered there, `--exec` included.
+#[test]
+fn bash_completes_the_command_after_exec_dash_dash() {
+    let s = TestEnv::new();
+    fs::write(s.root().join("afile.txt"), "").expect("file");
+    let (reply, with_bash_completion) =
+        bash_complete(s.root(), "rtmp --exec -- l", &["rtmp", "--exec", "--", "l"]);
+    assert!(reply.iter().any(|r| r == "ls"), "command names: {reply:?}");
+    let (reply, _) = bash_complete(s.root(), "rtmp --exec -- ", &["rtmp", "--exec", "--", ""]);
+    assert!(reply.iter().any(|r| r == "ls"), "command names: {reply:?}");
+    assert!(!reply.iter().any(|r| r == "afile.txt"), "{reply:?}");
+    let (reply, _) = bash_complete(
+        s.root(),
+        "rtmp --exec -- ls -",
+        &["rtmp", "--exec", "--", "ls", "-"],
+    );
+    assert!(!reply.iter().any(|r| r == "--anonymous"), "{reply:?}");
+    if with_bash_completion {
+        assert!(
+            reply.iter().any(|r| r == "--all"),
+            "ls's options: {reply:?}"
+        );
+    }
+    let (reply, _) = bash_complete(
+        s.root(),
+        "rtmp -- --exec ls -",
+        &["rtmp", "--", "--exec", "ls", "-"],
+    );
+    assert!(
+        !reply.iter().any(|r| r.starts_with('-')),
+        "options after --: {reply:?}"
+    );
+}
+
+/// Bash: a value is not an option. `--suffix=<TAB>` (bash's words `--suffix`, `=`, and the
+/// current word `=` or empty) offered rtmp's options; `-pDIR` (attached, as getopt allows, and
+/// at the end of a cluster, `-dpDIR`) completed nothing instead of directories.
+#[test]
+fn bash_completes_values_not_options() {
+    let s = TestEnv::new();
+    fs::create_dir(s.root().join("sub")).expect("dir");
+    fs::write(s.root().join("afile.txt"), "").expect("file");
+    for words in [
+        &["rtmp", "--suffix", "="][..],
+        &["rtmp", "--suffix", "=", ""],
+        &["rtmp", "--suffix", "=", "-"],
+    ] {
+        let (reply, _) = bash_complete(s.root(), &words.join(""), words);
+        assert!(reply.is_empty(), "{words:?}: {reply:?}");
+    }
+    let (reply, _) = bash_complete(s.root(), "rtmp -ps", &["rtmp", "-ps"]);
+    assert_eq!(reply, ["-psub"], "{reply:?}");
+    let (reply, _) = bash_complete(s.root(), "rtmp -dps", &["rtmp", "-dps"]);
+    assert_eq!(reply, ["-dpsub"], "{reply:?}");
+    let (reply, _) = bash_complete(s.root(), "rtmp -p/dev/sh", &["rtmp", "-p/dev/sh"]);
+    assert!(reply.iter().any(|r| r == "-p/dev/shm"), "{reply:?}");
+}
+
+/// Item 15 (zsh, when installed): the documented `--exec=CMD` and `--exec -- CMD` forms
+/// complete as `--exec CMD` does (both gave nothing); after a plain `--`, no rtmp option.
+#[test]
+fn zsh_completes_the_command_after_exec_equals_and_dash_dash() {
+    let s = TestEnv::new();
+    for line in ["rtmp --exec=ls --al", "rtmp --exec -- ls --al"] {
+        let Some(reply) = zsh_complete(s.root(), line) else {
+            return;
+        };
+        assert!(reply.iter().any(|r| r == "--all"), "{line}: {reply:?}");
+        assert!(
+            !reply.iter().any(|r| r == "--anonymous"),
+            "{line}: {reply:?}"
+        );
+    }
+    let reply = zsh_complete(s.root(), "rtmp --exec -- l").expect("zsh");
+    assert!(reply.iter().any(|r| r == "ls"), "command names: {reply:?}");
+    let reply = zsh_complete(s.root(), "rtmp -- --exec ls --").expect("zsh");
+    assert!(!reply.iter().any(|r| r == "--anonymous"), "{reply:?}");
+}
+
 /// Items 15 and 17 (zsh, when installed): after `--exec CMD`, `_normal` completes for CMD.
 /// Driven through `zpty` with `compadd` captured (see `support::ZSH_CAPTURE`).
 #[test]
@@ -425,6 +507,31 @@ fn fish_completes_the_command_after_exec() {
         !reply.iter().any(|r| r == "--exec" || r == "--anonymous"),
         "rtmp's options offered to ls: {reply:?}"
     );
+}
+
+/// Item 15 (fish, when installed): the documented `--exec=CMD` and `--exec -- CMD` forms
+/// complete as `--exec CMD` does. The first gave nothing; the second printed `complete: -- ls
+/// --col: unknown option` and a traceback at the terminal (`fish_complete` now fails on any
+/// stderr output).
+#[test]
+fn fish_completes_the_command_after_exec_equals_and_dash_dash() {
+    let s = TestEnv::new();
+    for line in ["rtmp --exec=ls --al", "rtmp --exec -- ls --al"] {
+        let Some(reply) = fish_complete(s.root(), line) else {
+            return;
+        };
+        assert!(reply.iter().any(|r| r == "--all"), "{line}: {reply:?}");
+        assert!(
+            !reply.iter().any(|r| r == "--anonymous"),
+            "{line}: {reply:?}"
+        );
+    }
+    let reply = fish_complete(s.root(), "rtmp --exec -- l").expect("fish");
+    assert!(reply.iter().any(|r| r == "ls"), "command names: {reply:?}");
+    let reply = fish_complete(s.root(), "rtmp --exec=-- -").expect("fish");
+    assert!(!reply.iter().any(|r| r == "--anonymous"), "{reply:?}");
+    let reply = fish_complete(s.root(), "rtmp -- --exec ls --").expect("fish");
+    assert!(!reply.iter().any(|r| r == "--anonymous"), "{reply:?}");
 }
 
 /// Item 16 (fish, when installed): `--tm` completes to `--tmpdir=`, and `--tmpdir=<TAB>` gives

@@ -65,7 +65,8 @@ printf '%s\n' "${COMPREPLY[@]}"
 }
 
 /// Drives fish: `complete -C LINE` after sourcing `completions/rtmp.fish`; the candidates
-/// without their descriptions. `None` (with a message) when fish is not installed.
+/// without their descriptions. `None` (with a message) when fish is not installed. Panics if
+/// fish printed anything on stderr: completion must never write at the user's terminal.
 pub fn fish_complete(cwd: &Path, line: &str) -> Option<Vec<String>> {
     if !installed("fish") {
         return None;
@@ -86,6 +87,12 @@ pub fn fish_complete(cwd: &Path, line: &str) -> Option<Vec<String>> {
         .output()
         .expect("run fish");
     assert!(out.status.success(), "fish failed: {out:?}");
+    // Whatever fish prints on stderr during completion lands on the user's terminal.
+    assert!(
+        out.stderr.is_empty(),
+        "fish printed on the terminal while completing {line:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Some(
         String::from_utf8_lossy(&out.stdout)
             .lines()
