@@ -27,13 +27,20 @@ end
 function __rtmp_after_exec
     __rtmp_exec_words >/dev/null
 end
+function __rtmp_command_names
+    # --exec CMD and --exec=CMD: fish adds the --exec= itself (__fish_complete_command adds it
+    # again); a word that starts with - is not completed as a command.
+    set -l tok (string replace -r -- '^--[^=]*=' '' (commandline -ct))
+    string match -q -- '-*' $tok; and return
+    complete -C "$tok"
+end
 function __rtmp_after_dash_dash
     contains -- -- (commandline -opc)
 end
 function __rtmp_exec_complete
     set -l words (__rtmp_exec_words)
     if not set -q words[1]
-        __fish_complete_command
+        __rtmp_command_names
     else if not string match -q -- '-*' $words[1]
         # (A CMD that starts with - would reach `complete -C` as an option of its own.)
         __fish_complete_subcommand --commandline $words (commandline -ct)
@@ -49,7 +56,7 @@ complete -c rtmp -n 'not __rtmp_after_exec; and string match -q -- "--tmpdir=*" 
 complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash; and string match -q -- "--t*" (commandline -ct); and not string match -q -- "*=*" (commandline -ct)' -f -a '--tmpdir=' -d 'Same as -p DIR; without DIR, use $TMPDIR or /tmp'
 complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash' -l suffix -d 'Append SUFF to TEMPLATE' -r
 complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash' -s p -d 'Interpret TEMPLATE relative to DIR' -r -f -a "(__fish_complete_directories)"
-complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash' -l exec -d 'Run CMD with the new path, then remove the path; must come last' -r -f -a "(__fish_complete_command)"
+complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash' -l exec -d 'Run CMD with the new path, then remove the path; must come last' -r -f -a "(__rtmp_command_names)"
 complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash' -s I -l placeholder -d 'Use STR instead of {} as the placeholder' -r
 complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash' -s d -l directory -d 'Create a directory, not a file'
 complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash' -s u -l dry-run -d 'Do not create anything; merely print a name (unsafe)'

@@ -512,7 +512,8 @@ fn fish_completes_the_command_after_exec() {
 /// Item 15 (fish, when installed): the documented `--exec=CMD` and `--exec -- CMD` forms
 /// complete as `--exec CMD` does. The first gave nothing; the second printed `complete: -- ls
 /// --col: unknown option` and a traceback at the terminal (`fish_complete` now fails on any
-/// stderr output).
+/// stderr output). `--exec=<TAB>` gave `--exec=--exec=ls` (fish's `__fish_complete_command`
+/// adds the `--exec=` that fish adds too).
 #[test]
 fn fish_completes_the_command_after_exec_equals_and_dash_dash() {
     let s = TestEnv::new();
@@ -528,6 +529,14 @@ fn fish_completes_the_command_after_exec_equals_and_dash_dash() {
     }
     let reply = fish_complete(s.root(), "rtmp --exec -- l").expect("fish");
     assert!(reply.iter().any(|r| r == "ls"), "command names: {reply:?}");
+    let reply = fish_complete(s.root(), "rtmp --exec=").expect("fish");
+    assert!(reply.iter().any(|r| r == "--exec=ls"), "{reply:?}");
+    assert!(
+        !reply.iter().any(|r| r.contains("--exec=--exec=")),
+        "{reply:?}"
+    );
+    let reply = fish_complete(s.root(), "rtmp --exec -").expect("fish");
+    assert!(!reply.iter().any(|r| r == "--anonymous"), "{reply:?}");
     let reply = fish_complete(s.root(), "rtmp --exec=-- -").expect("fish");
     assert!(!reply.iter().any(|r| r == "--anonymous"), "{reply:?}");
     let reply = fish_complete(s.root(), "rtmp -- --exec ls --").expect("fish");

@@ -420,13 +420,20 @@ end
 function __rtmp_after_exec
     __rtmp_exec_words >/dev/null
 end
+function __rtmp_command_names
+    # --exec CMD and --exec=CMD: fish adds the --exec= itself (__fish_complete_command adds it
+    # again); a word that starts with - is not completed as a command.
+    set -l tok (string replace -r -- '^--[^=]*=' '' (commandline -ct))
+    string match -q -- '-*' $tok; and return
+    complete -C "$tok"
+end
 function __rtmp_after_dash_dash
     contains -- -- (commandline -opc)
 end
 function __rtmp_exec_complete
     set -l words (__rtmp_exec_words)
     if not set -q words[1]
-        __fish_complete_command
+        __rtmp_command_names
     else if not string match -q -- '-*' $words[1]
         # (A CMD that starts with - would reach `complete -C` as an option of its own.)
         __fish_complete_subcommand --commandline $words (commandline -ct)
@@ -449,6 +456,11 @@ complete -c rtmp -n 'not __rtmp_after_exec; and string match -q -- "--tmpdir=*" 
         .and_then(|(_, rest)| rest.split_once("' "))
         .map(|(help, _)| help)
         .expect("clap_complete's fish output changed: the --tmpdir description");
+    let text = edit(
+        text,
+        " -a \"(__fish_complete_command)\"",
+        " -a \"(__rtmp_command_names)\"",
+    );
     let mut out = String::from(FUNCTIONS);
     out.push_str(&format!(
         "complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash; and string match -q -- \"--t*\" \
