@@ -14,6 +14,7 @@
 
 use std::fs;
 
+use crate::support::elvish_complete;
 use crate::support::{
     TestEnv, bash_complete, fish_complete, full_match, gnu_mktemp, repo_file, repo_files,
     repo_root, rnd, rtmp_bin, same_shape, zsh_complete,
@@ -543,6 +544,31 @@ fn fish_completes_the_command_after_exec_equals_and_dash_dash() {
     assert!(!reply.iter().any(|r| r == "--anonymous"), "{reply:?}");
 }
 
+/// Item 15 (elvish, when installed): clap's elvish script offered rtmp's options after
+/// `--exec` (`--exec=CMD`, `--exec -- CMD`) and after `--`; there the words are CMD's or
+/// TEMPLATEs, so file names are completed instead (elvish has no command-line completion to
+/// hand CMD's words to). After a TEMPLATE, rtmp's options (not an error at the prompt).
+#[test]
+fn elvish_completes_no_rtmp_option_after_exec_or_dash_dash() {
+    let s = TestEnv::new();
+    let Some(reply) = elvish_complete(s.root(), &["rtmp", "-"]) else {
+        return;
+    };
+    assert!(reply.iter().any(|r| r == "--exec"), "{reply:?}");
+    // After a TEMPLATE, clap's script raised `no such key: 'rtmp;fooXXX'` at the prompt.
+    let reply = elvish_complete(s.root(), &["rtmp", "fooXXX", "--di"]).expect("elvish");
+    assert!(reply.iter().any(|r| r == "--directory"), "{reply:?}");
+    for words in [
+        &["rtmp", "--exec", "ls", "-"][..],
+        &["rtmp", "--exec=ls", "-"],
+        &["rtmp", "--exe", "--", "ls", "-"],
+        &["rtmp", "--", "-"],
+    ] {
+        let reply = elvish_complete(s.root(), words).expect("elvish");
+        assert_eq!(reply, ["FILES:-"], "{words:?}");
+    }
+}
+
 /// Item 16 (fish, when installed): `--tm` completes to `--tmpdir=`, and `--tmpdir=<TAB>` gives
 /// `--tmpdir=sub/` (today `--tmpdir=--tmpdir=sub/`).
 #[test]
@@ -562,7 +588,7 @@ fn fish_completes_tmpdir_only_with_equals() {
     assert!(!reply.iter().any(|r| r == "--tmpdir"), "{reply:?}");
 }
 
-/// Item 17: CI drives zsh and fish too, so `.ci/run` installs them from the distribution's
+/// Item 17: CI drives zsh, fish and elvish too, so `.ci/run` installs them from the distribution's
 /// packages when they are missing.
 #[test]
 fn ci_installs_zsh_and_fish_when_missing() {
@@ -575,7 +601,7 @@ fn ci_installs_zsh_and_fish_when_missing() {
         code.iter().any(|l| l.contains("apt-get install")),
         ".ci/run installs no package"
     );
-    for shell in ["zsh", "fish"] {
+    for shell in ["zsh", "fish", "elvish"] {
         assert!(
             code.iter().any(|l| l.contains(shell)),
             ".ci/run does not install {shell}"

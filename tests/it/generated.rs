@@ -205,6 +205,7 @@ fn completion(shell: Shell) -> Vec<u8> {
         Shell::Bash => bash_rtmp_rules(&bash_exec_completes_commands(text)),
         Shell::Zsh => zsh_rtmp_rules(&text),
         Shell::Fish => fish_rtmp_rules(&text),
+        Shell::Elvish => elvish_rtmp_rules(&text),
         _ => text,
     }
     .into_bytes()
@@ -476,6 +477,35 @@ complete -c rtmp -n 'not __rtmp_after_exec; and string match -q -- "--tmpdir=*" 
         ));
     }
     out
+}
+
+/// elvish: after `--exec` (`--exec=CMD`, `--exec -- CMD`) the words are CMD's, and after `--`
+/// TEMPLATEs; clap's script offered rtmp's options there. elvish has no command-line completion
+/// to hand CMD's words to, so file names are completed. rtmp has no subcommands, so rtmp's
+/// options are looked up under `rtmp` whatever the words before (clap's script looked up
+/// `rtmp;fooXXX` after a TEMPLATE and raised `no such key` at the prompt). No `return`: it
+/// would escape the completer, which is a lambda, as an exception.
+fn elvish_rtmp_rules(text: &str) -> String {
+    const RULES: &str = r#"    # rtmp: after --exec (--exec=CMD, --exec -- CMD) the words are CMD's, after -- TEMPLATEs.
+    var rtmp-options = $true
+    for word $words[1..-1] {
+        if (or (eq $word --) (eq $word --exe) (eq $word --exec) (str:has-prefix $word --exe=) (str:has-prefix $word --exec=)) {
+            set rtmp-options = $false
+            break
+        }
+    }
+"#;
+    let text = edit(
+        text,
+        "\n    var command = 'rtmp'\n",
+        &format!("\n{RULES}    var command = 'rtmp'\n"),
+    );
+    edit(
+        &text,
+        "\n    $completions[$command]\n}",
+        "\n    if $rtmp-options {\n        $completions['rtmp']\n    } else {\n        \
+         edit:complete-filename $words[-1]\n    }\n}",
+    )
 }
 
 /// Every generated file: (path relative to the repository, contents).

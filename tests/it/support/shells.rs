@@ -1,6 +1,6 @@
-//! Shell completion driven for real: bash (always), zsh and fish (when installed), each given
-//! the repository's committed completion file (`completions/`) and a command line, and asked
-//! for its candidates as a user's TAB would (issue 13, items 15-17; docs/behaviour.md D).
+//! Shell completion driven for real: bash (always), zsh, fish and elvish (when installed), each
+//! given the repository's committed completion file (`completions/`) and a command line, and
+//! asked for its candidates as a user's TAB would (issue 13, items 15-17; docs/behaviour.md D).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -146,4 +146,48 @@ pub fn zsh_complete(cwd: &Path, line: &str) -> Option<Vec<String>> {
         .collect();
     reply.dedup();
     Some(reply)
+}
+
+/// The elvish driver: `edit:` exists only in an interactive elvish, so the completion file is
+/// evaluated in a namespace that stands in for it (`edit:completion:arg-completer`,
+/// `edit:complex-candidate`, `edit:complete-filename`, which yields `FILES:PREFIX`), then
+/// rtmp's arg-completer is called with WORDS (the last one is the word being completed).
+const ELVISH_DRIVER: &str = r#"
+var file = $args[0]
+var words = $args[1..]
+var completion = (ns [&arg-completer=[&]])
+fn complex-candidate {|text &display=''| put $text }
+fn complete-filename {|prefix| put 'FILES:'$prefix }
+var edit = (ns [&completion:=$completion &complex-candidate~=$complex-candidate~ &complete-filename~=$complete-filename~])
+eval &ns=(ns [&edit:=$edit]) (slurp < $file)
+$completion[arg-completer][rtmp] $@words | each {|c| echo $c }
+"#;
+
+/// Drives elvish with [`ELVISH_DRIVER`]: the candidates for WORDS (`rtmp` first, the word
+/// being completed last). `None` (with a message) when elvish is not installed.
+pub fn elvish_complete(cwd: &Path, words: &[&str]) -> Option<Vec<String>> {
+    if !installed("elvish") {
+        return None;
+    }
+    let out = Command::new("elvish")
+        .args(["-norc", "-c", ELVISH_DRIVER])
+        .arg(completion("rtmp.elv"))
+        .args(words)
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", cwd)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run elvish");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "elvish failed: {out:?}"
+    );
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    )
 }
