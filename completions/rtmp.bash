@@ -22,7 +22,9 @@ _rtmp() {
     done
 
     # rtmp: after --exec CMD the words are CMD's; --tmpdir takes DIR only after '='.
-    local j k w
+    # bash gives an empty cur after '=' (readline's word); COMP_WORDS holds the '=' itself.
+    local j k w eq=
+    [[ ${COMP_WORDS[COMP_CWORD]} == = ]] && eq=1
     for (( j=1; j < COMP_CWORD; j++ )); do
         w=${COMP_WORDS[j]}
         # After --, rtmp takes no options: the words are TEMPLATEs.
@@ -46,13 +48,13 @@ _rtmp() {
                 fi
                 return 0
             fi
-            if (( k == COMP_CWORD )) || [[ ${cur} == = ]]; then
+            if (( k == COMP_CWORD )) || [[ -n $eq ]]; then
                 COMPREPLY=($(compgen -c -- "${cur#=}"))
                 return 0
             fi
         fi
     done
-    if [[ ${cur} == = ]] && [[ ${#prev} -ge 3 && --tmpdir == "${prev}"* ]]; then
+    if [[ -n $eq ]] && [[ ${#prev} -ge 3 && --tmpdir == "${prev}"* ]]; then
         COMPREPLY=($(compgen -d))
         return 0
     fi
@@ -63,9 +65,11 @@ _rtmp() {
             return 0
         fi
     fi
-    # Any other OPTION=VALUE (--suffix=SUFF, --placeholder=STR): a value, not an option.
-    if [[ ${cur} == = || ${prev} == = ]]; then
+    # Any other OPTION=VALUE (--suffix=SUFF, --placeholder=STR): a value, not an option, nor
+    # a file name (-o default would offer those).
+    if [[ -n $eq || ${prev} == = ]]; then
         COMPREPLY=()
+        compopt +o default +o bashdefault 2>/dev/null
         return 0
     fi
     # -pDIR, -dpDIR: getopt takes the rest of the word as DIR.

@@ -246,7 +246,9 @@ fn bash_exec_completes_commands(text: String) -> String {
 /// - `-p DIR` offers directories in COMPREPLY itself (not `-o plusdirs`).
 fn bash_rtmp_rules(text: &str) -> String {
     const RULES: &str = r#"    # rtmp: after --exec CMD the words are CMD's; --tmpdir takes DIR only after '='.
-    local j k w
+    # bash gives an empty cur after '=' (readline's word); COMP_WORDS holds the '=' itself.
+    local j k w eq=
+    [[ ${COMP_WORDS[COMP_CWORD]} == = ]] && eq=1
     for (( j=1; j < COMP_CWORD; j++ )); do
         w=${COMP_WORDS[j]}
         # After --, rtmp takes no options: the words are TEMPLATEs.
@@ -270,13 +272,13 @@ fn bash_rtmp_rules(text: &str) -> String {
                 fi
                 return 0
             fi
-            if (( k == COMP_CWORD )) || [[ ${cur} == = ]]; then
+            if (( k == COMP_CWORD )) || [[ -n $eq ]]; then
                 COMPREPLY=($(compgen -c -- "${cur#=}"))
                 return 0
             fi
         fi
     done
-    if [[ ${cur} == = ]] && [[ ${#prev} -ge 3 && --tmpdir == "${prev}"* ]]; then
+    if [[ -n $eq ]] && [[ ${#prev} -ge 3 && --tmpdir == "${prev}"* ]]; then
         COMPREPLY=($(compgen -d))
         return 0
     fi
@@ -287,9 +289,11 @@ fn bash_rtmp_rules(text: &str) -> String {
             return 0
         fi
     fi
-    # Any other OPTION=VALUE (--suffix=SUFF, --placeholder=STR): a value, not an option.
-    if [[ ${cur} == = || ${prev} == = ]]; then
+    # Any other OPTION=VALUE (--suffix=SUFF, --placeholder=STR): a value, not an option, nor
+    # a file name (-o default would offer those).
+    if [[ -n $eq || ${prev} == = ]]; then
         COMPREPLY=()
+        compopt +o default +o bashdefault 2>/dev/null
         return 0
     fi
     # -pDIR, -dpDIR: getopt takes the rest of the word as DIR.

@@ -25,7 +25,8 @@ fn installed(shell: &str) -> bool {
 /// Drives bash completion as readline would: bash-completion loaded when installed, the
 /// repository's `completions/rtmp.bash` sourced, `COMP_WORDS` (split as bash splits the
 /// line: `=` is a word of its own), `COMP_CWORD`, `COMP_LINE` and `COMP_POINT` set, the
-/// function named by `complete -p rtmp` called as `FUNC rtmp CUR PREV`. Returns COMPREPLY
+/// function named by `complete -p rtmp` called as `FUNC rtmp CUR PREV`, CUR as readline gives
+/// it (empty when the last word is a lone `=`: checked against an interactive bash). Returns COMPREPLY
 /// and whether bash-completion was loaded.
 pub fn bash_complete(cwd: &Path, line: &str, words: &[&str]) -> (Vec<String>, bool) {
     const DRIVER: &str = r#"
@@ -38,7 +39,10 @@ COMP_LINE=$1; COMP_POINT=${#1}; shift
 COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 ))
 spec=$(complete -p rtmp) || exit 90
 fn=${spec#*-F }; fn=${fn%% *}
-"$fn" rtmp "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+# bash passes readline's word, which starts after a COMP_WORDBREAKS character: after
+# `--tmpdir=` it is empty, while COMP_WORDS holds the `=`.
+cur=${COMP_WORDS[COMP_CWORD]}; [[ $cur == = ]] && cur=
+"$fn" rtmp "$cur" "${COMP_WORDS[COMP_CWORD-1]}"
 echo "bash-completion=$bc"
 printf '%s\n' "${COMPREPLY[@]}"
 "#;
