@@ -22,13 +22,24 @@ _rtmp() {
     done
 
     # rtmp: after --exec CMD the words are CMD's; --tmpdir takes DIR only after '='.
-    local j k w
+    # bash gives an empty cur after '=' (readline's word); COMP_WORDS holds the '=' itself.
+    local j k w eq=
+    [[ ${COMP_WORDS[COMP_CWORD]} == = ]] && eq=1
     for (( j=1; j < COMP_CWORD; j++ )); do
         w=${COMP_WORDS[j]}
-        [[ $w == -- ]] && break
+        # After --, rtmp takes no options: the words are TEMPLATEs.
+        if [[ $w == -- ]]; then
+            COMPREPLY=()
+            return 0
+        fi
         if [[ $w == --exe || $w == --exec ]]; then
             k=$((j + 1))
-            [[ ${COMP_WORDS[k]} == = ]] && k=$((k + 1))
+            if [[ ${COMP_WORDS[k]} == = ]]; then
+                k=$((k + 1))
+            elif [[ ${COMP_WORDS[k]} == -- ]] && (( k < COMP_CWORD )); then
+                # --exec -- CMD: the -- only protects CMD (--exec=-- is the command --).
+                k=$((k + 1))
+            fi
             if (( k < COMP_CWORD )); then
                 if declare -F _command_offset >/dev/null; then
                     _command_offset "$k"
@@ -37,13 +48,13 @@ _rtmp() {
                 fi
                 return 0
             fi
-            if (( k == COMP_CWORD )) || [[ ${cur} == = ]]; then
+            if (( k == COMP_CWORD )) || [[ -n $eq ]]; then
                 COMPREPLY=($(compgen -c -- "${cur#=}"))
                 return 0
             fi
         fi
     done
-    if [[ ${cur} == = ]] && [[ ${#prev} -ge 3 && --tmpdir == "${prev}"* ]]; then
+    if [[ -n $eq ]] && [[ ${#prev} -ge 3 && --tmpdir == "${prev}"* ]]; then
         COMPREPLY=($(compgen -d))
         return 0
     fi
@@ -53,6 +64,19 @@ _rtmp() {
             COMPREPLY=($(compgen -d -- "${cur}"))
             return 0
         fi
+    fi
+    # Any other OPTION=VALUE (--suffix=SUFF, --placeholder=STR): a value, not an option, nor
+    # a file name (-o default would offer those).
+    if [[ -n $eq || ${prev} == = ]]; then
+        COMPREPLY=()
+        compopt +o default +o bashdefault 2>/dev/null
+        return 0
+    fi
+    # -pDIR, -dpDIR: getopt takes the rest of the word as DIR.
+    if [[ ${cur} =~ ^(-[dqut]*p)(.+)$ ]]; then
+        w=${BASH_REMATCH[1]}
+        COMPREPLY=($(compgen -d -P "$w" -- "${BASH_REMATCH[2]}"))
+        return 0
     fi
 
     case "${cmd}" in

@@ -9,6 +9,14 @@ set edit:completion:arg-completer[rtmp] = {|@words|
     fn cand {|text desc|
         edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
     }
+    # rtmp: after --exec (--exec=CMD, --exec -- CMD) the words are CMD's, after -- TEMPLATEs.
+    var rtmp-options = $true
+    for word $words[1..-1] {
+        if (or (eq $word --) (eq $word --exe) (eq $word --exec) (str:has-prefix $word --exe=) (str:has-prefix $word --exec=)) {
+            set rtmp-options = $false
+            break
+        }
+    }
     var command = 'rtmp'
     for word $words[1..-1] {
         if (str:has-prefix $word '-') {
@@ -48,5 +56,9 @@ set edit:completion:arg-completer[rtmp] = {|@words|
             cand --version 'Print version'
         }
     ]
-    $completions[$command]
+    if $rtmp-options {
+        $completions['rtmp']
+    } else {
+        edit:complete-filename $words[-1]
+    }
 }

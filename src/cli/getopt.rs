@@ -173,6 +173,49 @@ pub fn resolve_gnu_prefixes(args: Vec<OsString>, command: &Command) -> Vec<OsStr
     out
 }
 
+/// How the user spelled the flag with short letter `short` and long name `long`: `-u` when it
+/// was given in a short cluster (`-u`, `-du`), else `--dry-run` (a long prefix, `--dry`, is
+/// named in full, as getopt names it). clap's matches do not say which spelling was used, so
+/// the words are read again, as getopt reads them: values (`-p DIR`, `--suffix SUFF`,
+/// `-I STR`, `--placeholder STR`) are skipped, and the search ends at `--` and at `--exec`.
+///
+/// Input: the words after [`resolve_gnu_prefixes`] (attached short values are then words of
+/// their own). Output: the first spelling found; `--LONG` when none is (the flag came from
+/// elsewhere).
+pub fn typed_flag(args: &[OsString], short: u8, long: &str) -> String {
+    let mut words = args.iter().map(|a| a.as_encoded_bytes());
+    while let Some(word) = words.next() {
+        if word == b"--" || starts_exec(word) {
+            break;
+        }
+        if let Some(rest) = word.strip_prefix(b"--") {
+            if spells_long(word, long, 3) {
+                break;
+            }
+            if long_takes_next_word(rest)
+                || (!rest.contains(&b'=') && spells_long(word, "placeholder", 3))
+            {
+                words.next();
+            }
+            continue;
+        }
+        let Some(cluster) = word.strip_prefix(b"-") else {
+            continue;
+        };
+        let options = match cluster.iter().position(|b| SHORT_WITH_VALUE.contains(b)) {
+            Some(i) => &cluster[..=i],
+            None => cluster,
+        };
+        if options.contains(&short) {
+            return format!("-{}", char::from(short));
+        }
+        if short_cluster_takes_next_word(word) {
+            words.next();
+        }
+    }
+    format!("--{long}")
+}
+
 /// True when the long option word `rest` (the bytes after `--`) takes the next word as its value:
 /// `--suffix SUFF` and its unambiguous GNU prefixes (`--su`), never with `=`.
 fn long_takes_next_word(rest: &[u8]) -> bool {

@@ -162,7 +162,7 @@ pub fn parse_in(
         return Ok(Action::Version);
     }
     let flags = Flags::from_matches(&matches);
-    let mode = mode(&flags, &matches, exec_mode, operands)?;
+    let mode = mode(&flags, &matches, exec_mode, operands, &args)?;
     Ok(Action::Create(Box::new(Request {
         suffix: value(&matches, id::SUFFIX),
         location: Location {
@@ -265,12 +265,15 @@ impl Flags {
 /// (docs/behaviour.md C5; man page, OPTIONS). `exec_mode` is [`getopt::mentions_exec`] of the
 /// line: usage errors exit 125 when `--exec` or `--shell` is on it, else 1 like every other
 /// usage error, whatever the option (`rtmp --anonymous` alone: 1; docs/behaviour.md C6).
-/// `operands` are TEMPLATEs that follow the ones clap found (`POSIXLY_CORRECT`).
+/// `operands` are TEMPLATEs that follow the ones clap found (`POSIXLY_CORRECT`). `args` are the
+/// words clap parsed: messages name an option as the user spelled it (`-u`, not `--dry-run`;
+/// `--shell`, not the `--exec` it implies).
 fn mode(
     flags: &Flags,
     matches: &ArgMatches,
     exec_mode: bool,
     operands: Vec<OsString>,
+    args: &[OsString],
 ) -> Result<Mode, UsageError> {
     let exec = values(matches, id::EXEC);
     let mut templates = values(matches, id::TEMPLATES).unwrap_or_default();
@@ -299,7 +302,10 @@ fn mode(
                 (flags.export_tmpdir, "--export-tmpdir"),
                 (flags.keep_on_failure, "--keep-on-failure"),
                 (flags.keep, "--keep"),
-                (flags.placeholder, "--placeholder"),
+                (
+                    flags.placeholder,
+                    &getopt::typed_flag(args, b'I', "placeholder"),
+                ),
                 (flags.no_placeholder, "--no-placeholder"),
                 (flags.cd, "--cd"),
                 (flags.anonymous, "--anonymous"),
@@ -324,11 +330,13 @@ fn mode(
         }
     };
     let directory = flags.directory || flags.shell;
+    let exec = if flags.shell { "--shell" } else { "--exec" };
     if flags.dry_run {
-        return fail("--dry-run cannot be combined with --exec");
+        let dry_run = getopt::typed_flag(args, b'u', "dry-run");
+        return fail(&format!("{dry_run} cannot be combined with {exec}"));
     }
     if templates.len() > 1 {
-        return fail("--exec takes at most one template");
+        return fail(&format!("{exec} takes at most one template"));
     }
     if flags.export_tmpdir && !directory {
         return fail("--export-tmpdir requires --directory");
@@ -340,7 +348,8 @@ fn mode(
         return fail("--anonymous cannot be combined with --shell");
     }
     if flags.anonymous && directory {
-        return fail("--anonymous cannot be combined with --directory");
+        let directory = getopt::typed_flag(args, b'd', "directory");
+        return fail(&format!("--anonymous cannot be combined with {directory}"));
     }
     // An unnamed file cannot be kept (issue 13, item 5): refused rather than ignored.
     for (given, name) in [
@@ -685,6 +694,62 @@ mod tests {
         ] {
             assert!(!usage_error(words).exec_mode, "{words:?}");
             assert_eq!(usage_error(words).outcome(), Outcome::Failure);
+        }
+    }
+
+    /// A black-box tester saw `rtmp --shell -u` say `--dry-run cannot be combined with --exec`
+    /// and `rtmp --shell a b` say `--exec takes at most one template`: neither was typed.
+    #[test]
+    fn messages_name_the_options_as_typed() {
+        for (words, message) in [
+            (&["--shell", "-u"][..], "-u cannot be combined with --shell"),
+            (&["-qu", "--shell"], "-u cannot be combined with --shell"),
+            (
+                &["--dry", "--shell"],
+                "--dry-run cannot be combined with --shell",
+            ),
+            (
+                &["-u", "--exec", "true"],
+                "-u cannot be combined with --exec",
+            ),
+            (
+                &["--dry-run", "--exec", "true"],
+                "--dry-run cannot be combined with --exec",
+            ),
+            (&["--shell", "a", "b"], "--shell takes at most one template"),
+            (
+                &["a", "b", "--exec", "true"],
+                "--exec takes at most one template",
+            ),
+            (
+                &[
+                    "-p",
+                    "-u",
+                    "--suffix",
+                    "-d",
+                    "--anonymous",
+                    "--directory",
+                    "--exec",
+                    "x",
+                ],
+                "--anonymous cannot be combined with --directory",
+            ),
+            (
+                &["-pd", "-d", "--anonymous", "--exec", "x"],
+                "--anonymous cannot be combined with -d",
+            ),
+            (&["-I", "@", "aXXX"], "option '-I' requires --exec"),
+            (&["-qI@", "aXXX"], "option '-I' requires --exec"),
+            (
+                &["--placeholder=@", "aXXX"],
+                "option '--placeholder' requires --exec",
+            ),
+            (
+                &["--pl", "@", "aXXX"],
+                "option '--placeholder' requires --exec",
+            ),
+        ] {
+            assert_eq!(usage_error(words).message, message, "{words:?}");
         }
     }
 

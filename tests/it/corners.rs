@@ -14,6 +14,7 @@
 
 use std::fs;
 
+use crate::support::elvish_complete;
 use crate::support::{
     TestEnv, bash_complete, fish_complete, full_match, gnu_mktemp, repo_file, repo_files,
     repo_root, rnd, rtmp_bin, same_shape, zsh_complete,
@@ -370,6 +371,88 @@ fn bash_completes_exec_and_tmpdir_spellings() {
     }
 }
 
+/// Item 15 (bash), the documented `--exec -- CMD` form: the `--` only protects CMD, so the
+/// word after it is the command name and the words after that are CMD's (a black-box tester
+/// got nothing for `--exec -- ls -`, and files instead of command names for `--exec -- `).
+/// After a plain `--` rtmp takes no options, so none is offered there, `--exec` included.
+#[test]
+fn bash_completes_the_command_after_exec_dash_dash() {
+    let s = TestEnv::new();
+    fs::write(s.root().join("afile.txt"), "").expect("file");
+    let (reply, with_bash_completion) =
+        bash_complete(s.root(), "rtmp --exec -- l", &["rtmp", "--exec", "--", "l"]);
+    assert!(reply.iter().any(|r| r == "ls"), "command names: {reply:?}");
+    let (reply, _) = bash_complete(s.root(), "rtmp --exec -- ", &["rtmp", "--exec", "--", ""]);
+    assert!(reply.iter().any(|r| r == "ls"), "command names: {reply:?}");
+    assert!(!reply.iter().any(|r| r == "afile.txt"), "{reply:?}");
+    let (reply, _) = bash_complete(
+        s.root(),
+        "rtmp --exec -- ls -",
+        &["rtmp", "--exec", "--", "ls", "-"],
+    );
+    assert!(!reply.iter().any(|r| r == "--anonymous"), "{reply:?}");
+    if with_bash_completion {
+        assert!(
+            reply.iter().any(|r| r == "--all"),
+            "ls's options: {reply:?}"
+        );
+    }
+    let (reply, _) = bash_complete(
+        s.root(),
+        "rtmp -- --exec ls -",
+        &["rtmp", "--", "--exec", "ls", "-"],
+    );
+    assert!(
+        !reply.iter().any(|r| r.starts_with('-')),
+        "options after --: {reply:?}"
+    );
+}
+
+/// Bash: a value is not an option. `--suffix=<TAB>` (bash's words `--suffix`, `=`, and the
+/// current word `=` or empty) offered rtmp's options; `-pDIR` (attached, as getopt allows, and
+/// at the end of a cluster, `-dpDIR`) completed nothing instead of directories.
+#[test]
+fn bash_completes_values_not_options() {
+    let s = TestEnv::new();
+    fs::create_dir(s.root().join("sub")).expect("dir");
+    fs::write(s.root().join("afile.txt"), "").expect("file");
+    for words in [
+        &["rtmp", "--suffix", "="][..],
+        &["rtmp", "--suffix", "=", ""],
+        &["rtmp", "--suffix", "=", "-"],
+    ] {
+        let (reply, _) = bash_complete(s.root(), &words.join(""), words);
+        assert!(reply.is_empty(), "{words:?}: {reply:?}");
+    }
+    let (reply, _) = bash_complete(s.root(), "rtmp -ps", &["rtmp", "-ps"]);
+    assert_eq!(reply, ["-psub"], "{reply:?}");
+    let (reply, _) = bash_complete(s.root(), "rtmp -dps", &["rtmp", "-dps"]);
+    assert_eq!(reply, ["-dpsub"], "{reply:?}");
+    let (reply, _) = bash_complete(s.root(), "rtmp -p/dev/sh", &["rtmp", "-p/dev/sh"]);
+    assert!(reply.iter().any(|r| r == "-p/dev/shm"), "{reply:?}");
+}
+
+/// Item 15 (zsh, when installed): the documented `--exec=CMD` and `--exec -- CMD` forms
+/// complete as `--exec CMD` does (both gave nothing); after a plain `--`, no rtmp option.
+#[test]
+fn zsh_completes_the_command_after_exec_equals_and_dash_dash() {
+    let s = TestEnv::new();
+    for line in ["rtmp --exec=ls --al", "rtmp --exec -- ls --al"] {
+        let Some(reply) = zsh_complete(s.root(), line) else {
+            return;
+        };
+        assert!(reply.iter().any(|r| r == "--all"), "{line}: {reply:?}");
+        assert!(
+            !reply.iter().any(|r| r == "--anonymous"),
+            "{line}: {reply:?}"
+        );
+    }
+    let reply = zsh_complete(s.root(), "rtmp --exec -- l").expect("zsh");
+    assert!(reply.iter().any(|r| r == "ls"), "command names: {reply:?}");
+    let reply = zsh_complete(s.root(), "rtmp -- --exec ls --").expect("zsh");
+    assert!(!reply.iter().any(|r| r == "--anonymous"), "{reply:?}");
+}
+
 /// Items 15 and 17 (zsh, when installed): after `--exec CMD`, `_normal` completes for CMD.
 /// Driven through `zpty` with `compadd` captured (see `support::ZSH_CAPTURE`).
 #[test]
@@ -427,6 +510,65 @@ fn fish_completes_the_command_after_exec() {
     );
 }
 
+/// Item 15 (fish, when installed): the documented `--exec=CMD` and `--exec -- CMD` forms
+/// complete as `--exec CMD` does. The first gave nothing; the second printed `complete: -- ls
+/// --col: unknown option` and a traceback at the terminal (`fish_complete` now fails on any
+/// stderr output). `--exec=<TAB>` gave `--exec=--exec=ls` (fish's `__fish_complete_command`
+/// adds the `--exec=` that fish adds too).
+#[test]
+fn fish_completes_the_command_after_exec_equals_and_dash_dash() {
+    let s = TestEnv::new();
+    for line in ["rtmp --exec=ls --al", "rtmp --exec -- ls --al"] {
+        let Some(reply) = fish_complete(s.root(), line) else {
+            return;
+        };
+        assert!(reply.iter().any(|r| r == "--all"), "{line}: {reply:?}");
+        assert!(
+            !reply.iter().any(|r| r == "--anonymous"),
+            "{line}: {reply:?}"
+        );
+    }
+    let reply = fish_complete(s.root(), "rtmp --exec -- l").expect("fish");
+    assert!(reply.iter().any(|r| r == "ls"), "command names: {reply:?}");
+    let reply = fish_complete(s.root(), "rtmp --exec=").expect("fish");
+    assert!(reply.iter().any(|r| r == "--exec=ls"), "{reply:?}");
+    assert!(
+        !reply.iter().any(|r| r.contains("--exec=--exec=")),
+        "{reply:?}"
+    );
+    let reply = fish_complete(s.root(), "rtmp --exec -").expect("fish");
+    assert!(!reply.iter().any(|r| r == "--anonymous"), "{reply:?}");
+    let reply = fish_complete(s.root(), "rtmp --exec=-- -").expect("fish");
+    assert!(!reply.iter().any(|r| r == "--anonymous"), "{reply:?}");
+    let reply = fish_complete(s.root(), "rtmp -- --exec ls --").expect("fish");
+    assert!(!reply.iter().any(|r| r == "--anonymous"), "{reply:?}");
+}
+
+/// Item 15 (elvish, when installed): clap's elvish script offered rtmp's options after
+/// `--exec` (`--exec=CMD`, `--exec -- CMD`) and after `--`; there the words are CMD's or
+/// TEMPLATEs, so file names are completed instead (elvish has no command-line completion to
+/// hand CMD's words to). After a TEMPLATE, rtmp's options (not an error at the prompt).
+#[test]
+fn elvish_completes_no_rtmp_option_after_exec_or_dash_dash() {
+    let s = TestEnv::new();
+    let Some(reply) = elvish_complete(s.root(), &["rtmp", "-"]) else {
+        return;
+    };
+    assert!(reply.iter().any(|r| r == "--exec"), "{reply:?}");
+    // After a TEMPLATE, clap's script raised `no such key: 'rtmp;fooXXX'` at the prompt.
+    let reply = elvish_complete(s.root(), &["rtmp", "fooXXX", "--di"]).expect("elvish");
+    assert!(reply.iter().any(|r| r == "--directory"), "{reply:?}");
+    for words in [
+        &["rtmp", "--exec", "ls", "-"][..],
+        &["rtmp", "--exec=ls", "-"],
+        &["rtmp", "--exe", "--", "ls", "-"],
+        &["rtmp", "--", "-"],
+    ] {
+        let reply = elvish_complete(s.root(), words).expect("elvish");
+        assert_eq!(reply, ["FILES:-"], "{words:?}");
+    }
+}
+
 /// Item 16 (fish, when installed): `--tm` completes to `--tmpdir=`, and `--tmpdir=<TAB>` gives
 /// `--tmpdir=sub/` (today `--tmpdir=--tmpdir=sub/`).
 #[test]
@@ -446,7 +588,7 @@ fn fish_completes_tmpdir_only_with_equals() {
     assert!(!reply.iter().any(|r| r == "--tmpdir"), "{reply:?}");
 }
 
-/// Item 17: CI drives zsh and fish too, so `.ci/run` installs them from the distribution's
+/// Item 17: CI drives zsh, fish and elvish too, so `.ci/run` installs them from the distribution's
 /// packages when they are missing.
 #[test]
 fn ci_installs_zsh_and_fish_when_missing() {
@@ -459,7 +601,7 @@ fn ci_installs_zsh_and_fish_when_missing() {
         code.iter().any(|l| l.contains("apt-get install")),
         ".ci/run installs no package"
     );
-    for shell in ["zsh", "fish"] {
+    for shell in ["zsh", "fish", "elvish"] {
         assert!(
             code.iter().any(|l| l.contains(shell)),
             ".ci/run does not install {shell}"

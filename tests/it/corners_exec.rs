@@ -287,7 +287,7 @@ fn placeholder_options_last_wins_and_usage_errors() {
             .nothing_left();
     }
     for (args, option) in [
-        (&["-I", "@@"][..], "--placeholder"),
+        (&["-I", "@@"][..], "-I"),
         (&["--placeholder=@@"], "--placeholder"),
         (&["--no-placeholder"], "--no-placeholder"),
         (&["--keep"], "--keep"),
@@ -700,5 +700,39 @@ fn rtmp_keep_env_acts_as_keep() {
         let mut cmd = env.rtmp_cmd(["-d", "-p", ".", "kXXX", "--exec", "true"]);
         cmd.env("RTMP_KEEP", off);
         env.run_cmd(cmd).success().stderr("").nothing_left();
+    }
+}
+
+/// Messages name what the user typed: `--shell` when `--shell` was given (a black-box tester
+/// saw `rtmp --shell -u` say `--dry-run cannot be combined with --exec`, and `rtmp --shell a b`
+/// say `--exec takes at most one template`), and the short or long spelling that was used.
+/// Still usage errors of exec mode: 125, nothing created, the command (a shell) not run.
+#[test]
+fn usage_errors_name_the_options_as_typed() {
+    let env = TestEnv::new();
+    for (args, message) in [
+        (&["--shell", "-u"][..], "-u cannot be combined with --shell"),
+        (
+            &["--shell", "--dry-run"],
+            "--dry-run cannot be combined with --shell",
+        ),
+        (
+            &["--shell", "aXXX", "bXXX"],
+            "--shell takes at most one template",
+        ),
+        (
+            &["-u", "--exec", "true"],
+            "-u cannot be combined with --exec",
+        ),
+        (
+            &["-d", "--anonymous", "--exec", "true"],
+            "--anonymous cannot be combined with -d",
+        ),
+    ] {
+        env.run(args)
+            .code(125)
+            .stdout("")
+            .stderr(&format!("rtmp: {message}\n{USAGE_HINT}"))
+            .nothing_left();
     }
 }

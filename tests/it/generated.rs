@@ -235,6 +235,7 @@ fn completion(shell: Shell) -> Vec<u8> {
         Shell::Bash => bash_rtmp_rules(&bash_exec_completes_commands(text)),
         Shell::Zsh => zsh_rtmp_rules(&text),
         Shell::Fish => fish_rtmp_rules(&text),
+        Shell::Elvish => elvish_rtmp_rules(&text),
         _ => text,
     }
     .into_bytes()
@@ -265,20 +266,34 @@ fn bash_exec_completes_commands(text: String) -> String {
 
 /// What clap_complete cannot say in bash (docs/behaviour.md D; issue 13 items 15 and 16):
 /// - after `--exec CMD` (or `--exe`, or `--exec=CMD`, which bash splits into `--exec`, `=`,
-///   `CMD`), the words are the command's: bash-completion's `_command_offset` completes them as
-///   for CMD itself (files when bash-completion is not loaded); a `--` before ends the search;
+///   `CMD`, or `--exec -- CMD`), the words are the command's: bash-completion's
+///   `_command_offset` completes them as for CMD itself (files when bash-completion is not
+///   loaded); after a `--` before it, rtmp takes no options, so none is offered;
+/// - a value after `=` (`--suffix=`) is not an option: nothing is offered there;
+/// - `-pDIR` (attached, also `-dpDIR`) completes directories, as `-p DIR` does;
 /// - `--tmpdir` takes DIR only attached (`--tmpdir fooXXX` is "no DIR, template fooXXX"), so it
 ///   is offered as `--tmpdir=` with no space after it, and directories follow the `=`;
 /// - `-p DIR` offers directories in COMPREPLY itself (not `-o plusdirs`).
 fn bash_rtmp_rules(text: &str) -> String {
     const RULES: &str = r#"    # rtmp: after --exec CMD the words are CMD's; --tmpdir takes DIR only after '='.
-    local j k w
+    # bash gives an empty cur after '=' (readline's word); COMP_WORDS holds the '=' itself.
+    local j k w eq=
+    [[ ${COMP_WORDS[COMP_CWORD]} == = ]] && eq=1
     for (( j=1; j < COMP_CWORD; j++ )); do
         w=${COMP_WORDS[j]}
-        [[ $w == -- ]] && break
+        # After --, rtmp takes no options: the words are TEMPLATEs.
+        if [[ $w == -- ]]; then
+            COMPREPLY=()
+            return 0
+        fi
         if [[ $w == --exe || $w == --exec ]]; then
             k=$((j + 1))
-            [[ ${COMP_WORDS[k]} == = ]] && k=$((k + 1))
+            if [[ ${COMP_WORDS[k]} == = ]]; then
+                k=$((k + 1))
+            elif [[ ${COMP_WORDS[k]} == -- ]] && (( k < COMP_CWORD )); then
+                # --exec -- CMD: the -- only protects CMD (--exec=-- is the command --).
+                k=$((k + 1))
+            fi
             if (( k < COMP_CWORD )); then
                 if declare -F _command_offset >/dev/null; then
                     _command_offset "$k"
@@ -287,13 +302,13 @@ fn bash_rtmp_rules(text: &str) -> String {
                 fi
                 return 0
             fi
-            if (( k == COMP_CWORD )) || [[ ${cur} == = ]]; then
+            if (( k == COMP_CWORD )) || [[ -n $eq ]]; then
                 COMPREPLY=($(compgen -c -- "${cur#=}"))
                 return 0
             fi
         fi
     done
-    if [[ ${cur} == = ]] && [[ ${#prev} -ge 3 && --tmpdir == "${prev}"* ]]; then
+    if [[ -n $eq ]] && [[ ${#prev} -ge 3 && --tmpdir == "${prev}"* ]]; then
         COMPREPLY=($(compgen -d))
         return 0
     fi
@@ -303,6 +318,19 @@ fn bash_rtmp_rules(text: &str) -> String {
             COMPREPLY=($(compgen -d -- "${cur}"))
             return 0
         fi
+    fi
+    # Any other OPTION=VALUE (--suffix=SUFF, --placeholder=STR): a value, not an option, nor
+    # a file name (-o default would offer those).
+    if [[ -n $eq || ${prev} == = ]]; then
+        COMPREPLY=()
+        compopt +o default +o bashdefault 2>/dev/null
+        return 0
+    fi
+    # -pDIR, -dpDIR: getopt takes the rest of the word as DIR.
+    if [[ ${cur} =~ ^(-[dqut]*p)(.+)$ ]]; then
+        w=${BASH_REMATCH[1]}
+        COMPREPLY=($(compgen -d -P "$w" -- "${BASH_REMATCH[2]}"))
+        return 0
     fi
 
     case "${cmd}" in
@@ -352,35 +380,107 @@ fn zsh_rtmp_rules(text: &str) -> String {
         .and_then(|l| l.split_once("]:CMD:"))
         .map(|(help, _)| help)
         .expect("clap_complete's zsh output changed: the --exec spec");
-    edit(
+    let text = edit(
         text,
         line,
         &format!("'(-)--exec[{help}]:*::command: _normal' \\"),
+    );
+    edit(
+        &text,
+        "\n    local context curcontext=\"$curcontext\" state line\n",
+        &format!("\n{ZSH_EXEC_FORMS}    local context curcontext=\"$curcontext\" state line\n"),
     )
 }
 
-/// fish: every rtmp line applies only before `--exec CMD`; after it, fish completes the words as
-/// a command line of its own (`__fish_complete_subcommand`). `--tmpdir` is offered only as
+/// zsh, before `_arguments`: `--exec=CMD` and `--exec -- CMD` are `--exec CMD` (`_arguments`
+/// knows neither), so the words from CMD on are handed to `_normal` directly; a `--` before
+/// ends the search (after it rtmp's words are TEMPLATEs: `_arguments` completes them).
+const ZSH_EXEC_FORMS: &str = r#"    # rtmp: after --exec CMD, --exec=CMD or --exec -- CMD the words are CMD's.
+    local i
+    for (( i = 2; i <= CURRENT; i++ )); do
+        case ${words[i]} in
+            (--) break ;;
+            (--exe|--exec)
+                (( i < CURRENT )) || break
+                [[ ${words[i+1]} == -- ]] && (( i + 1 < CURRENT )) && (( i++ ))
+                shift $i words
+                (( CURRENT -= i ))
+                _normal
+                return
+                ;;
+            (--exe=*|--exec=*)
+                (( i == CURRENT )) && compset -P '*='
+                words[i]=${words[i]#*=}
+                shift $(( i - 1 )) words
+                (( CURRENT -= i - 1 ))
+                _normal
+                return
+                ;;
+        esac
+    done
+"#;
+
+/// fish: every rtmp line applies only before `--exec` (also `--exec=CMD`, `--exec -- CMD`) and
+/// before a `--`; after `--exec`, fish completes the words as a command line of its own
+/// (`__fish_complete_subcommand`; command names for CMD itself), never with a CMD that starts
+/// with `-` (fish's `complete -C` would print an error at the terminal). `--tmpdir` is offered only as
 /// `--tmpdir=`, then `--tmpdir=DIR/` (clap's line gave `--tmpdir=--tmpdir=sub/`).
 fn fish_rtmp_rules(text: &str) -> String {
-    const FUNCTIONS: &str = r#"# rtmp: after --exec CMD the words are CMD's; --tmpdir takes DIR only after '='.
-function __rtmp_after_exec_cmd
-    set -l toks (commandline -opc)
-    set -l i (contains -i -- --exec $toks); or return 1
-    test (count $toks) -gt $i
-end
+    const FUNCTIONS: &str = r#"# rtmp: after --exec CMD, --exec=CMD or --exec -- CMD the words are CMD's; --tmpdir takes
+# DIR only after '='.
 function __rtmp_exec_words
+    # CMD and the words after it, if --exec comes before the word being completed (and before
+    # any --, after which rtmp takes no options); status 1 if it does not.
     set -l toks (commandline -opc)
-    set -l i (contains -i -- --exec $toks)
-    printf '%s\n' $toks[(math $i + 1)..-1]
+    set -e toks[1]
+    while set -q toks[1]
+        set -l w $toks[1]
+        set -e toks[1]
+        switch $w
+            case --
+                return 1
+            case --exe --exec
+                if test "$toks[1]" = -- # --exec -- CMD: the -- only protects CMD
+                    set -e toks[1]
+                end
+                printf '%s\n' $toks
+                return 0
+            case '--exe=*' '--exec=*'
+                printf '%s\n' (string replace -r -- '^[^=]*=' '' $w) $toks
+                return 0
+        end
+    end
+    return 1
+end
+function __rtmp_after_exec
+    __rtmp_exec_words >/dev/null
+end
+function __rtmp_command_names
+    # --exec CMD and --exec=CMD: fish adds the --exec= itself (__fish_complete_command adds it
+    # again); a word that starts with - is not completed as a command.
+    set -l tok (string replace -r -- '^--[^=]*=' '' (commandline -ct))
+    string match -q -- '-*' $tok; and return
+    complete -C "$tok"
+end
+function __rtmp_after_dash_dash
+    contains -- -- (commandline -opc)
+end
+function __rtmp_exec_complete
+    set -l words (__rtmp_exec_words)
+    if not set -q words[1]
+        __rtmp_command_names
+    else if not string match -q -- '-*' $words[1]
+        # (A CMD that starts with - would reach `complete -C` as an option of its own.)
+        __fish_complete_subcommand --commandline $words (commandline -ct)
+    end
 end
 function __rtmp_tmpdir_values
     set -l tok (commandline -ct)
     string match -q -- '--tmpdir=*' $tok; or return
     __fish_complete_directories (string replace -- --tmpdir= '' $tok) | string replace -r '^' -- --tmpdir=
 end
-complete -c rtmp -n __rtmp_after_exec_cmd -f -a '(__fish_complete_subcommand --commandline (__rtmp_exec_words) (commandline -ct))'
-complete -c rtmp -n 'not __rtmp_after_exec_cmd; and string match -q -- "--tmpdir=*" (commandline -ct)' -f -a '(__rtmp_tmpdir_values)'
+complete -c rtmp -n __rtmp_after_exec -f -a '(__rtmp_exec_complete)'
+complete -c rtmp -n 'not __rtmp_after_exec; and string match -q -- "--tmpdir=*" (commandline -ct)' -f -a '(__rtmp_tmpdir_values)'
 "#;
     let tmpdir = text
         .lines()
@@ -391,9 +491,14 @@ complete -c rtmp -n 'not __rtmp_after_exec_cmd; and string match -q -- "--tmpdir
         .and_then(|(_, rest)| rest.split_once("' "))
         .map(|(help, _)| help)
         .expect("clap_complete's fish output changed: the --tmpdir description");
+    let text = edit(
+        text,
+        " -a \"(__fish_complete_command)\"",
+        " -a \"(__rtmp_command_names)\"",
+    );
     let mut out = String::from(FUNCTIONS);
     out.push_str(&format!(
-        "complete -c rtmp -n 'not __rtmp_after_exec_cmd; and string match -q -- \"--t*\" \
+        "complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash; and string match -q -- \"--t*\" \
          (commandline -ct); and not string match -q -- \"*=*\" (commandline -ct)' -f -a \
          '--tmpdir=' -d '{help}'\n"
     ));
@@ -402,10 +507,39 @@ complete -c rtmp -n 'not __rtmp_after_exec_cmd; and string match -q -- "--tmpdir
             .strip_prefix("complete -c rtmp ")
             .expect("clap_complete's fish output changed: a line that is not 'complete -c rtmp'");
         out.push_str(&format!(
-            "complete -c rtmp -n 'not __rtmp_after_exec_cmd' {guarded}\n"
+            "complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash' {guarded}\n"
         ));
     }
     out
+}
+
+/// elvish: after `--exec` (`--exec=CMD`, `--exec -- CMD`) the words are CMD's, and after `--`
+/// TEMPLATEs; clap's script offered rtmp's options there. elvish has no command-line completion
+/// to hand CMD's words to, so file names are completed. rtmp has no subcommands, so rtmp's
+/// options are looked up under `rtmp` whatever the words before (clap's script looked up
+/// `rtmp;fooXXX` after a TEMPLATE and raised `no such key` at the prompt). No `return`: it
+/// would escape the completer, which is a lambda, as an exception.
+fn elvish_rtmp_rules(text: &str) -> String {
+    const RULES: &str = r#"    # rtmp: after --exec (--exec=CMD, --exec -- CMD) the words are CMD's, after -- TEMPLATEs.
+    var rtmp-options = $true
+    for word $words[1..-1] {
+        if (or (eq $word --) (eq $word --exe) (eq $word --exec) (str:has-prefix $word --exe=) (str:has-prefix $word --exec=)) {
+            set rtmp-options = $false
+            break
+        }
+    }
+"#;
+    let text = edit(
+        text,
+        "\n    var command = 'rtmp'\n",
+        &format!("\n{RULES}    var command = 'rtmp'\n"),
+    );
+    edit(
+        &text,
+        "\n    $completions[$command]\n}",
+        "\n    if $rtmp-options {\n        $completions['rtmp']\n    } else {\n        \
+         edit:complete-filename $words[-1]\n    }\n}",
+    )
 }
 
 /// Every generated file: (path relative to the repository, contents).

@@ -260,11 +260,11 @@ fn anonymous_usage_errors_exit_125() {
     for (args, message) in [
         (
             &["--anonymous", "-d", "--exec", "true"][..],
-            "rtmp: --anonymous cannot be combined with --directory\n",
+            "rtmp: --anonymous cannot be combined with -d\n",
         ),
         (
             &["--anonymous", "-u", "--exec", "true"][..],
-            "rtmp: --dry-run cannot be combined with --exec\n",
+            "rtmp: -u cannot be combined with --exec\n",
         ),
         (
             &["--anonymous", "a.XXX", "b.XXX", "--exec", "true"][..],

@@ -444,7 +444,7 @@ fn usage_errors() {
         (&["--replace", "f"], "option '--replace' requires --exec", 1),
         (
             &["-u", "--replace", "f", "--exec", "true"],
-            "--dry-run cannot be combined with --exec",
+            "-u cannot be combined with --exec",
             125,
         ),
         (

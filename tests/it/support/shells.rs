@@ -1,6 +1,6 @@
-//! Shell completion driven for real: bash (always), zsh and fish (when installed), each given
-//! the repository's committed completion file (`completions/`) and a command line, and asked
-//! for its candidates as a user's TAB would (issue 13, items 15-17; docs/behaviour.md D).
+//! Shell completion driven for real: bash (always), zsh, fish and elvish (when installed), each
+//! given the repository's committed completion file (`completions/`) and a command line, and
+//! asked for its candidates as a user's TAB would (issue 13, items 15-17; docs/behaviour.md D).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -25,7 +25,8 @@ fn installed(shell: &str) -> bool {
 /// Drives bash completion as readline would: bash-completion loaded when installed, the
 /// repository's `completions/rtmp.bash` sourced, `COMP_WORDS` (split as bash splits the
 /// line: `=` is a word of its own), `COMP_CWORD`, `COMP_LINE` and `COMP_POINT` set, the
-/// function named by `complete -p rtmp` called as `FUNC rtmp CUR PREV`. Returns COMPREPLY
+/// function named by `complete -p rtmp` called as `FUNC rtmp CUR PREV`, CUR as readline gives
+/// it (empty when the last word is a lone `=`: checked against an interactive bash). Returns COMPREPLY
 /// and whether bash-completion was loaded.
 pub fn bash_complete(cwd: &Path, line: &str, words: &[&str]) -> (Vec<String>, bool) {
     const DRIVER: &str = r#"
@@ -38,7 +39,10 @@ COMP_LINE=$1; COMP_POINT=${#1}; shift
 COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 ))
 spec=$(complete -p rtmp) || exit 90
 fn=${spec#*-F }; fn=${fn%% *}
-"$fn" rtmp "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+# bash passes readline's word, which starts after a COMP_WORDBREAKS character: after
+# `--tmpdir=` it is empty, while COMP_WORDS holds the `=`.
+cur=${COMP_WORDS[COMP_CWORD]}; [[ $cur == = ]] && cur=
+"$fn" rtmp "$cur" "${COMP_WORDS[COMP_CWORD-1]}"
 echo "bash-completion=$bc"
 printf '%s\n' "${COMPREPLY[@]}"
 "#;
@@ -65,7 +69,8 @@ printf '%s\n' "${COMPREPLY[@]}"
 }
 
 /// Drives fish: `complete -C LINE` after sourcing `completions/rtmp.fish`; the candidates
-/// without their descriptions. `None` (with a message) when fish is not installed.
+/// without their descriptions. `None` (with a message) when fish is not installed. Panics if
+/// fish printed anything on stderr: completion must never write at the user's terminal.
 pub fn fish_complete(cwd: &Path, line: &str) -> Option<Vec<String>> {
     if !installed("fish") {
         return None;
@@ -86,6 +91,12 @@ pub fn fish_complete(cwd: &Path, line: &str) -> Option<Vec<String>> {
         .output()
         .expect("run fish");
     assert!(out.status.success(), "fish failed: {out:?}");
+    // Whatever fish prints on stderr during completion lands on the user's terminal.
+    assert!(
+        out.stderr.is_empty(),
+        "fish printed on the terminal while completing {line:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Some(
         String::from_utf8_lossy(&out.stdout)
             .lines()
@@ -139,4 +150,48 @@ pub fn zsh_complete(cwd: &Path, line: &str) -> Option<Vec<String>> {
         .collect();
     reply.dedup();
     Some(reply)
+}
+
+/// The elvish driver: `edit:` exists only in an interactive elvish, so the completion file is
+/// evaluated in a namespace that stands in for it (`edit:completion:arg-completer`,
+/// `edit:complex-candidate`, `edit:complete-filename`, which yields `FILES:PREFIX`), then
+/// rtmp's arg-completer is called with WORDS (the last one is the word being completed).
+const ELVISH_DRIVER: &str = r#"
+var file = $args[0]
+var words = $args[1..]
+var completion = (ns [&arg-completer=[&]])
+fn complex-candidate {|text &display=''| put $text }
+fn complete-filename {|prefix| put 'FILES:'$prefix }
+var edit = (ns [&completion:=$completion &complex-candidate~=$complex-candidate~ &complete-filename~=$complete-filename~])
+eval &ns=(ns [&edit:=$edit]) (slurp < $file)
+$completion[arg-completer][rtmp] $@words | each {|c| echo $c }
+"#;
+
+/// Drives elvish with [`ELVISH_DRIVER`]: the candidates for WORDS (`rtmp` first, the word
+/// being completed last). `None` (with a message) when elvish is not installed.
+pub fn elvish_complete(cwd: &Path, words: &[&str]) -> Option<Vec<String>> {
+    if !installed("elvish") {
+        return None;
+    }
+    let out = Command::new("elvish")
+        .args(["-norc", "-c", ELVISH_DRIVER])
+        .arg(completion("rtmp.elv"))
+        .args(words)
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", cwd)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run elvish");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "elvish failed: {out:?}"
+    );
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    )
 }
