@@ -38,23 +38,34 @@
 //!   follows no symlink and removes nothing but an empty directory; anything
 //!   else (`ENOTEMPTY`, `ENOTDIR`, ...) goes through the rules above.
 //!
+//! * **A failure names its entry.** A removal that fails returns a
+//!   [`RemoveError`]: the first error and the path, relative to the removed
+//!   path and as bytes, of the entry it stopped at (empty: the path itself),
+//!   so that the message can name what the user must look at. The path is
+//!   built only when the first error is recorded (nothing on success), from
+//!   the names of the walk's frames; a subdirectory handed to another thread
+//!   carries its relative path with it.
+//!
 //! The Linux calls it relies on (`O_PATH`, `openat2`, `/proc/self/fd`) are in
 //! [`crate::sys::fs`].
 
 mod parallel;
 mod walk;
 
-use std::ffi::{CStr, CString};
+use std::ffi::{CStr, CString, OsStr};
+use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::AtFlags;
 use nix::sys::stat::{self, FileStat, SFlag};
 use nix::unistd::{self, UnlinkatFlags};
 
+use crate::errors::os_error_text;
+use crate::quote::quote;
 use crate::sys::fs::open_anchor;
 #[doc(hidden)]
 pub use parallel::force_parallel;
@@ -79,6 +90,9 @@ use walk::{Frame, MAX_TYPE_CHANGES, Walker, descriptor_budget, open_dir};
 ///
 /// # Errors
 ///
+/// A [`RemoveError`]: the error below, and the entry it is about (empty for
+/// the first two, and when `path` itself could not be removed).
+///
 /// * `InvalidInput` if `path` has no final component (`/`, `..`) or contains
 ///   a NUL byte.
 /// * The OS error for the parent directory of `path` if it cannot be opened
@@ -92,8 +106,78 @@ use walk::{Frame, MAX_TYPE_CHANGES, Walker, descriptor_budget, open_dir};
 ///   errno (`ErrorKind::Other`) means the tree changed under us in a way that
 ///   made it unsafe to continue in that part of it, e.g. a directory was
 ///   replaced while its descriptor was closed.
-pub fn remove_created(path: &Path) -> io::Result<()> {
-    Pinned::new(path)?.remove()
+pub fn remove_created(path: &Path) -> Result<(), RemoveError> {
+    Pinned::new(path).map_err(RemoveError::top)?.remove()
+}
+
+/// Why a removal failed: the error, and the entry it is about.
+///
+/// Invariant: [`RemoveError::entry`] is relative to the removed path, made
+/// only of the names of entries below it (no `.`, `..` or leading `/`), as
+/// bytes; empty when the error is about the path itself.
+#[derive(Debug)]
+pub struct RemoveError {
+    entry: PathBuf,
+    error: io::Error,
+}
+
+impl RemoveError {
+    /// An error about the removed path itself.
+    fn top(error: io::Error) -> Self {
+        RemoveError {
+            entry: PathBuf::new(),
+            error,
+        }
+    }
+
+    /// The entry that could not be removed (or whose error stopped the
+    /// removal there), relative to the removed path; empty: the path itself.
+    pub fn entry(&self) -> &Path {
+        &self.entry
+    }
+
+    /// The entry as the user knows it: `path` (the removed path, as the
+    /// caller names it) joined with [`RemoveError::entry`]; `path` itself
+    /// when the entry is empty (`Path::join` would add a trailing `/`).
+    pub fn path_in(&self, path: &Path) -> PathBuf {
+        if self.entry.as_os_str().is_empty() {
+            path.to_owned()
+        } else {
+            path.join(&self.entry)
+        }
+    }
+
+    /// The error (with its errno where there is one).
+    pub fn error(&self) -> &io::Error {
+        &self.error
+    }
+
+    /// The error, without the entry.
+    pub fn into_error(self) -> io::Error {
+        self.error
+    }
+}
+
+impl fmt::Display for RemoveError {
+    /// `'sub/entry': <OS text>`, or the OS text alone for the path itself:
+    /// the caller knows the path and says which one it was.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.entry.as_os_str().is_empty() {
+            write!(f, "{}: ", quote(self.entry.as_os_str()))?;
+        }
+        f.write_str(&os_error_text(&self.error))
+    }
+}
+
+impl std::error::Error for RemoveError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// `name` (one directory entry's name) as a path component.
+fn component(name: &CStr) -> &Path {
+    Path::new(OsStr::from_bytes(name.to_bytes()))
 }
 
 /// The path rtmp created, pinned to the directory it was created in.
@@ -145,7 +229,7 @@ impl Pinned {
     ///
     /// # Errors
     /// As [`remove_created`].
-    pub fn remove(&self) -> io::Result<()> {
+    pub fn remove(&self) -> Result<(), RemoveError> {
         remove_entry(self.parent.as_fd(), &self.name)
     }
 }
@@ -155,11 +239,15 @@ impl Pinned {
 ///
 /// # Errors
 /// As [`remove_created`].
-pub fn remove_entry(base: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
+pub fn remove_entry(base: BorrowedFd<'_>, name: &CStr) -> Result<(), RemoveError> {
     remove_entry_with(base, name, Settings::current())
 }
 
-fn remove_entry_with(base: BorrowedFd<'_>, name: &CStr, settings: Settings) -> io::Result<()> {
+fn remove_entry_with(
+    base: BorrowedFd<'_>,
+    name: &CStr,
+    settings: Settings,
+) -> Result<(), RemoveError> {
     // The common case first, in one system call: rtmp's directory, empty.
     // `unlinkat(AT_REMOVEDIR)` of a name in the pinned parent never follows a
     // symlink (a symlink or file there fails with ENOTDIR) and removes only an
@@ -171,7 +259,7 @@ fn remove_entry_with(base: BorrowedFd<'_>, name: &CStr, settings: Settings) -> i
         Err(Errno::ENOTDIR) => match unistd::unlinkat(base, name, UnlinkatFlags::NoRemoveDir) {
             Ok(()) | Err(Errno::ENOENT) => return Ok(()),
             Err(Errno::EISDIR) => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(RemoveError::top(e.into())),
         },
         // ENOTEMPTY, and anything else (EACCES, EBUSY, ...): the general path
         // decides, exactly as without this shortcut.
@@ -182,7 +270,7 @@ fn remove_entry_with(base: BorrowedFd<'_>, name: &CStr, settings: Settings) -> i
     for _ in 0..MAX_TYPE_CHANGES {
         match stat::fstatat(base, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
             Err(Errno::ENOENT) => return Ok(()),
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(RemoveError::top(e.into())),
             Ok(st) if is_dir(&st) => {
                 if let Some(result) = remove_top_dir(base, name, settings) {
                     return result;
@@ -191,26 +279,30 @@ fn remove_entry_with(base: BorrowedFd<'_>, name: &CStr, settings: Settings) -> i
             Ok(_) => match unistd::unlinkat(base, name, UnlinkatFlags::NoRemoveDir) {
                 Ok(()) | Err(Errno::ENOENT) => return Ok(()),
                 Err(Errno::EISDIR) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(RemoveError::top(e.into())),
             },
         }
     }
-    Err(changed_error(name, "kept changing type"))
+    Err(RemoveError::top(changed_error("kept changing type")))
 }
 
 /// Empties and removes the directory `name` in `base`. `None` means it turned
 /// out not to be a directory (anymore) and the caller should classify again.
-fn remove_top_dir(base: BorrowedFd<'_>, name: &CStr, settings: Settings) -> Option<io::Result<()>> {
+fn remove_top_dir(
+    base: BorrowedFd<'_>,
+    name: &CStr,
+    settings: Settings,
+) -> Option<Result<(), RemoveError>> {
     // `base` is not ours: never widen its permissions.
     let fd = match open_dir(base, name, &mut false) {
         Ok(fd) => fd,
         Err(Errno::ENOENT) => return Some(Ok(())),
         Err(Errno::ENOTDIR | Errno::ELOOP) => return None,
-        Err(e) => return Some(Err(e.into())),
+        Err(e) => return Some(Err(RemoveError::top(e.into()))),
     };
     let top = match stat::fstat(&fd) {
         Ok(st) => Frame::new(name.to_owned(), &st, fd),
-        Err(e) => return Some(Err(e.into())),
+        Err(e) => return Some(Err(RemoveError::top(e.into()))),
     };
     let shared = Shared::new(descriptor_budget(), settings);
     // Threads, if the tree proves large, are started by the walker through
@@ -227,7 +319,8 @@ fn remove_top_dir(base: BorrowedFd<'_>, name: &CStr, settings: Settings) -> Opti
                 // Entries appeared meanwhile, or a listing missed some.
                 Err(Errno::ENOTEMPTY | Errno::EEXIST) if walker.relist_top() => {}
                 Err(e) => {
-                    walker.record(e.into());
+                    // About the top itself: an empty entry path.
+                    walker.record(0, None, e.into());
                     break;
                 }
             }
@@ -243,9 +336,12 @@ fn is_dir(st: &FileStat) -> bool {
     SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR
 }
 
-fn changed_error(name: &CStr, what: &str) -> io::Error {
+/// An error without an errno: the entry changed under us in a way that makes
+/// going on there unsafe. The text does not name the entry: the
+/// [`RemoveError`] carrying it does, as bytes, and the message quotes it.
+fn changed_error(what: &str) -> io::Error {
     io::Error::other(format!(
-        "refusing to continue removal: {name:?} {what} during removal"
+        "refusing to continue removal: {what} during removal"
     ))
 }
 
@@ -257,14 +353,14 @@ mod tests {
 
     /// The removal a case runs: [`remove_created`] as rtmp calls it, or the
     /// same with the parallel path forced on.
-    type Remove<'a> = &'a dyn Fn(&Path) -> io::Result<()>;
+    type Remove<'a> = &'a dyn Fn(&Path) -> Result<(), RemoveError>;
 
-    fn remove_in(path: &Path, settings: Settings) -> io::Result<()> {
-        let pinned = Pinned::new(path)?;
+    fn remove_in(path: &Path, settings: Settings) -> Result<(), RemoveError> {
+        let pinned = Pinned::new(path).map_err(RemoveError::top)?;
         remove_entry_with(pinned.parent(), pinned.name(), settings)
     }
 
-    fn parallel(path: &Path) -> io::Result<()> {
+    fn parallel(path: &Path) -> Result<(), RemoveError> {
         remove_in(path, Settings::forced(4))
     }
 
@@ -328,7 +424,8 @@ mod tests {
 
     fn relative_path_and_invalid_input_case(remove_created: Remove<'_>) {
         let err = remove_created(Path::new("/")).expect_err("no final component");
-        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert_eq!(err.error().kind(), io::ErrorKind::InvalidInput);
+        assert_eq!(err.entry(), Path::new(""));
         // A bare name is resolved against the current directory.
         remove_created(Path::new("rtmp-cleanup-test-does-not-exist")).expect("absent");
     }
@@ -450,6 +547,24 @@ mod tests {
             assert_eq!(fs::read(outside.join("keep")).expect("kept"), b"k");
             assert_eq!(fs::read(outside.join("sub/keep2")).expect("kept"), b"k2");
         }
+    }
+
+    /// The entry joins the path as the caller names it (no trailing `/` for
+    /// the path itself), and `Display` quotes it as GNU does.
+    #[test]
+    fn remove_error_names_the_entry_in_the_path() {
+        let top = RemoveError::top(io::Error::from_raw_os_error(1));
+        assert_eq!(top.path_in(Path::new("./tmp.X")), Path::new("./tmp.X"));
+        assert_eq!(top.to_string(), "Operation not permitted");
+        let inner = RemoveError {
+            entry: PathBuf::from("sub/it's"),
+            error: io::Error::from_raw_os_error(18),
+        };
+        assert_eq!(
+            inner.path_in(Path::new("./tmp.X")),
+            Path::new("./tmp.X/sub/it's")
+        );
+        assert_eq!(inner.to_string(), r"'sub/it\'s': Invalid cross-device link");
     }
 
     both_ways! {

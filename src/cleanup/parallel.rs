@@ -22,19 +22,21 @@
 //!   out only if its reservation (`walk::MIN_OPEN_DIRS`) can be taken; otherwise
 //!   the walker descends itself.
 //! * **Every entry is attempted; an error never stops another thread.** Each
-//!   walker records its first error and goes on; the removal returns the first
+//!   walker records its first error (with its entry's path: a task carries
+//!   the path of its subdirectory) and goes on; the removal returns the first
 //!   error of the calling thread's walker, else the first one a task reported.
 //! * **No deadlock.** A walker waits only for tasks it handed out itself,
 //!   which are deeper in the tree; while it waits it runs queued tasks, and it
 //!   takes back those no thread has started. A task is only created after the
 //!   task that waits for it started, so waits cannot form a cycle.
 
-use std::io;
 use std::num::NonZero;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 
+use super::RemoveError;
 use super::walk::{Frame, Walker};
 
 /// Entries a walker lists before the tree counts as large enough for
@@ -170,11 +172,13 @@ impl Budget {
 pub(super) type TaskId = usize;
 
 /// A subdirectory handed out: open (its frame), with the budget units it
-/// holds. Its walker empties it; the walker that handed it out removes it.
+/// holds and its path relative to the removed path (for the error of its
+/// walker). Its walker empties it; the walker that handed it out removes it.
 pub(super) struct Task {
     pub(super) id: TaskId,
     pub(super) frame: Frame,
     pub(super) units: usize,
+    pub(super) prefix: PathBuf,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -214,7 +218,7 @@ pub(super) struct Shared {
     /// by walkers deciding whether to hand out work.
     hungry: AtomicUsize,
     queued: AtomicUsize,
-    first_err: Mutex<Option<io::Error>>,
+    first_err: Mutex<Option<RemoveError>>,
 }
 
 impl Shared {
@@ -279,12 +283,18 @@ impl Shared {
             || self.hungry.load(Ordering::Relaxed) > self.queued.load(Ordering::Relaxed)
     }
 
-    /// Queues `frame` as a task holding `units` of the budget.
-    pub(super) fn submit(&self, frame: Frame, units: usize) -> TaskId {
+    /// Queues `frame`, at `prefix` below the removed path, as a task holding
+    /// `units` of the budget.
+    pub(super) fn submit(&self, frame: Frame, units: usize, prefix: PathBuf) -> TaskId {
         let mut st = self.lock();
         let id = st.status.len();
         st.status.push(Status::Queued);
-        st.queue.push(Task { id, frame, units });
+        st.queue.push(Task {
+            id,
+            frame,
+            units,
+            prefix,
+        });
         self.queued.store(st.queue.len(), Ordering::Relaxed);
         drop(st);
         #[cfg(test)]
@@ -325,7 +335,7 @@ impl Shared {
     }
 
     /// Records an error of a task; the first one is kept.
-    fn record(&self, err: io::Error) {
+    fn record(&self, err: RemoveError) {
         self.first_err
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -334,7 +344,7 @@ impl Shared {
 
     /// The removal's outcome: `own` (the calling thread's walk) if it failed,
     /// else the first error of a task.
-    pub(super) fn outcome(&self, own: io::Result<()>) -> io::Result<()> {
+    pub(super) fn outcome(&self, own: Result<(), RemoveError>) -> Result<(), RemoveError> {
         own?;
         let first = self
             .first_err

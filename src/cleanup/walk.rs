@@ -23,11 +23,18 @@
 //! descriptor as a task, and before it removes the parent it takes back the
 //! tasks no thread started and waits for the others (running queued tasks
 //! meanwhile).
+//!
+//! The first error a walker meets is kept with the path of its entry
+//! relative to the removed path: the walker's `prefix` (the path of its frame
+//! 0: empty for the top, the handed-out subdirectory's for a task) joined
+//! with the names of the frames down to the entry. It is built only then, so
+//! a walk that meets no error builds no path.
 
 use std::collections::BTreeSet;
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::PathBuf;
 
 use nix::errno::Errno;
 use nix::fcntl::AtFlags;
@@ -36,7 +43,7 @@ use nix::sys::stat::{self, FileStat};
 use nix::unistd::{self, UnlinkatFlags, Whence};
 
 use super::parallel::{Claim, Shared, Task, TaskId};
-use super::{changed_error, is_dir};
+use super::{RemoveError, changed_error, component, is_dir};
 use crate::sys::fs::{
     DT_DIR, DT_UNKNOWN, DirAccess, chmod_by_descriptor, dir_entries, open_dir_nofollow,
     read_dir_chunk,
@@ -216,7 +223,9 @@ pub(super) struct Walker<'a> {
     /// The deepest directories kept open, so that ascending is cheap; a
     /// quarter of `cap`.
     window: usize,
-    first_err: Option<io::Error>,
+    /// Path of frame 0 relative to the removed path (empty for the top).
+    prefix: PathBuf,
+    first_err: Option<RemoveError>,
     shared: &'a Shared,
     /// Starts the other threads (the walker of the calling thread only, and
     /// only until it was called once); `None` for a sequential walk.
@@ -240,17 +249,18 @@ impl<'a> Walker<'a> {
         start_threads: Option<&'a dyn Fn() -> bool>,
     ) -> Self {
         let cap = shared.budget.take_all().max(1);
-        Self::with_cap(top, shared, cap, start_threads, false)
+        Self::with_cap(top, PathBuf::new(), shared, cap, start_threads, false)
     }
 
     /// The walker of a task run by another thread: it holds the units the
     /// task reserved and draws more from the shared budget.
     pub(super) fn for_task(task: Task, shared: &'a Shared) -> Self {
-        Self::with_cap(task.frame, shared, task.units, None, true)
+        Self::with_cap(task.frame, task.prefix, shared, task.units, None, true)
     }
 
     fn with_cap(
         top: Frame,
+        prefix: PathBuf,
         shared: &'a Shared,
         cap: usize,
         start_threads: Option<&'a dyn Fn() -> bool>,
@@ -262,6 +272,7 @@ impl<'a> Walker<'a> {
             stride: 1,
             cap,
             window: (cap / 4).max(1),
+            prefix,
             first_err: None,
             shared,
             start_threads,
@@ -301,12 +312,31 @@ impl<'a> Walker<'a> {
         }
     }
 
-    pub(super) fn record(&mut self, err: io::Error) {
-        self.first_err.get_or_insert(err);
+    /// Records `err` about entry `name` of frame `idx`, or about the
+    /// directory of frame `idx` itself (`None`), if it is the walk's first.
+    pub(super) fn record(&mut self, idx: usize, name: Option<&CStr>, err: io::Error) {
+        if self.first_err.is_none() {
+            let entry = self.entry_path(idx, name);
+            self.first_err = Some(RemoveError { entry, error: err });
+        }
+    }
+
+    /// The path, relative to the removed path, of entry `name` of frame `idx`
+    /// (of the frame's directory for `None`). Frame 0's own name is not in
+    /// it: `prefix` stands for it.
+    pub(super) fn entry_path(&self, idx: usize, name: Option<&CStr>) -> PathBuf {
+        let mut path = self.prefix.clone();
+        for frame in &self.frames[1..=idx] {
+            path.push(component(&frame.name));
+        }
+        if let Some(name) = name {
+            path.push(component(name));
+        }
+        path
     }
 
     /// The walk's outcome; gives its budget units back.
-    pub(super) fn finish(mut self) -> io::Result<()> {
+    pub(super) fn finish(mut self) -> Result<(), RemoveError> {
         // Closed before the units go back, so that the budget holds.
         self.frames.clear();
         self.shared.budget.give(self.cap);
@@ -316,7 +346,7 @@ impl<'a> Walker<'a> {
 
     /// Records `err` for entry `name` of frame `idx` and stops retrying it.
     fn fail(&mut self, idx: usize, name: CString, err: io::Error) {
-        self.record(err);
+        self.record(idx, Some(&name), err);
         if let Some(frame) = self.frames.get_mut(idx) {
             frame.skip.insert(name);
         }
@@ -342,7 +372,8 @@ impl<'a> Walker<'a> {
                 self.frames[idx].listed = true;
                 self.frames[idx].passes += 1;
                 if let Err(e) = self.list(idx) {
-                    self.record(e.into());
+                    // About the directory that could not be listed.
+                    self.record(idx, None, e.into());
                 }
                 continue;
             }
@@ -512,11 +543,7 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        self.fail(
-            idx,
-            name.clone(),
-            changed_error(&name, "kept changing type"),
-        );
+        self.fail(idx, name, changed_error("kept changing type"));
     }
 
     /// Opens subdirectory `name` of frame `idx` as a new frame (not pushed).
@@ -586,7 +613,10 @@ impl<'a> Walker<'a> {
         };
         match self.open_child(k, &sub) {
             Ok(frame) => {
-                let id = self.shared.submit(frame, MIN_OPEN_DIRS);
+                // Built only here, per task handed out, so that its walker
+                // can name an entry it fails on as the top's walker would.
+                let prefix = self.entry_path(k, Some(&sub));
+                let id = self.shared.submit(frame, MIN_OPEN_DIRS, prefix);
                 self.frames[k].handed_out.push((id, sub));
                 k == idx
             }
@@ -719,7 +749,7 @@ impl<'a> Walker<'a> {
         }
         // Frame 0 is never closed, so an open ancestor exists.
         let Some(start) = (0..idx).rev().find(|&k| self.frames[k].dir.is_some()) else {
-            self.record(io::Error::other("no open ancestor directory"));
+            self.record(idx, None, io::Error::other("no open ancestor directory"));
             self.truncate(0);
             return false;
         };
@@ -757,7 +787,7 @@ impl<'a> Walker<'a> {
         let fd = open_dir(pdir.as_fd(), &child.name, &mut parent.may_fix)?;
         let st = stat::fstat(&fd)?;
         if (st.st_dev, st.st_ino) != child.id {
-            return Err(changed_error(&child.name, "was replaced"));
+            return Err(changed_error("the directory was replaced"));
         }
         Ok(fd)
     }
@@ -769,7 +799,10 @@ mod tests {
     use super::*;
     use nix::fcntl::{self, OFlag};
     use nix::sys::stat::Mode;
+    use std::ffi::OsStr;
     use std::fs;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
 
     fn open_top(path: &std::path::Path) -> (Frame, Shared) {
         let fd = fcntl::open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())
@@ -810,8 +843,58 @@ mod tests {
         assert_eq!(walker.frames.len(), 1);
         assert!(walker.frames[0].skip.contains(c"a"));
         let err = walker.finish().expect_err("replacement reported");
-        assert_eq!(err.kind(), io::ErrorKind::Other);
+        assert_eq!(err.error().kind(), io::ErrorKind::Other);
+        // Named by the entry where the walk broke, relative to the top.
+        assert_eq!(err.entry(), Path::new("a"));
         assert!(top.join("a/b/victim").exists());
+    }
+
+    /// The entry of an error is the path below the top, through every frame
+    /// (open or not), as bytes; a task's walker puts its prefix first.
+    #[test]
+    fn error_names_the_entry_below_the_top() {
+        let tmp = scratch();
+        let top = tmp.path().join("top");
+        let odd = OsStr::from_bytes(b"\xff'x");
+        fs::create_dir_all(top.join("a").join(odd).join("c")).expect("mkdir");
+        let (frame, shared) = open_top(&top);
+        let mut walker = Walker::new(frame, &shared, None);
+        walker.descend(0, c"a").expect("descend a");
+        let odd_c = CString::new(odd.as_bytes()).expect("no NUL");
+        walker.descend(1, &odd_c).expect("descend odd");
+        walker.descend(2, c"c").expect("descend c");
+        walker.close(3);
+        walker.close(2);
+        let moved = tmp.path().join("moved");
+        fs::rename(top.join("a").join(odd).join("c"), &moved).expect("rename");
+        fs::create_dir(top.join("a").join(odd).join("c")).expect("mkdir impostor");
+        assert!(!walker.ensure_open(3));
+        let err = walker.finish().expect_err("replacement reported");
+        assert_eq!(err.entry(), Path::new("a").join(odd).join("c"));
+        assert_eq!(
+            err.path_in(Path::new("./tmp.X")),
+            Path::new("./tmp.X/a").join(odd).join("c")
+        );
+
+        // The same through a task handed out at `sub/task`.
+        let task_top = tmp.path().join("task");
+        fs::create_dir_all(task_top.join("d")).expect("mkdir");
+        let (frame, shared) = open_top(&task_top);
+        assert!(shared.budget.take(MIN_OPEN_DIRS));
+        let task = Task {
+            id: 0,
+            frame,
+            units: MIN_OPEN_DIRS,
+            prefix: PathBuf::from("sub/task"),
+        };
+        let mut walker = Walker::for_task(task, &shared);
+        walker.descend(0, c"d").expect("descend d");
+        walker.close(1);
+        fs::rename(task_top.join("d"), tmp.path().join("d_moved")).expect("rename");
+        fs::create_dir(task_top.join("d")).expect("mkdir impostor");
+        assert!(!walker.ensure_open(1));
+        let err = walker.finish().expect_err("replacement reported");
+        assert_eq!(err.entry(), Path::new("sub/task/d"));
     }
 
     #[test]

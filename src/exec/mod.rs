@@ -27,6 +27,7 @@ mod target;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io;
+use std::path::Path;
 
 use crate::errors::os_error_text;
 use crate::exit::Outcome;
@@ -152,7 +153,10 @@ fn not_started(target: &Target, sig: i32) -> Outcome {
     Outcome::Signaled(sig)
 }
 
-/// The path could not be removed: `failed to remove 'PATH': <OS text>`.
+/// The path could not be removed: `failed to remove 'PATH/ENTRY': <OS text>`, where
+/// `PATH/ENTRY` is the entry removal stopped at, as the user knows it (the created path as
+/// other messages print it, joined with the entry's path below it; `PATH` alone when the path
+/// itself could not be removed).
 #[derive(Debug)]
 struct RemoveError {
     path: OsString,
@@ -191,8 +195,8 @@ fn finish(target: &Target, exec: &Exec, child_failed: bool) -> Result<(), Remove
         }
         return Ok(());
     }
-    pinned.remove().map_err(|source| RemoveError {
-        path: created.path.clone(),
-        source,
+    pinned.remove().map_err(|e| RemoveError {
+        path: e.path_in(Path::new(&created.path)).into_os_string(),
+        source: e.into_error(),
     })
 }

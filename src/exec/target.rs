@@ -16,7 +16,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::cleanup::remove_entry;
+use crate::cleanup::{RemoveError, remove_entry};
 use crate::create::{CreateError, Created, create_anonymous};
 use crate::errors::os_error_text;
 use crate::guardian::{Guardian, StartError};
@@ -44,7 +44,7 @@ impl Pinned {
     ///
     /// # Errors
     /// As [`crate::cleanup::remove_created`].
-    pub(super) fn remove(&self) -> io::Result<()> {
+    pub(super) fn remove(&self) -> Result<(), RemoveError> {
         remove_entry(self.parent.as_fd(), &self.name)
     }
 

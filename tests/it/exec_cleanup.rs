@@ -167,7 +167,9 @@ fn nobody_dir(env: &TestEnv) -> PathBuf {
     dir
 }
 
-/// The child makes the path's parent read-only, so removing the path fails with EACCES.
+/// The child makes the path's parent read-only, so removing the path fails with EACCES. The
+/// entry that could not be removed is the path itself (everything inside goes), so the message
+/// names the path alone, not `PATH/inside` (issue 12: a failure names its entry).
 fn failed_removal(dir: bool, child_code: u8) {
     let env = TestEnv::new();
     let mut args = vec![];

@@ -283,7 +283,8 @@ fn exec_dir_with_hard_things_is_removed() {
 }
 
 /// A file system the child mounts inside its `--exec` directory is not entered: its files
-/// stay, everything else goes, and the failure to remove the mount point is reported (125,
+/// stay, everything else goes, and the failure to remove the mount point is reported, naming
+/// the mount point (the entry that could not be removed, issue 12), not only the path (125,
 /// since the child succeeded).
 #[test]
 fn mount_point_inside_exec_dir_is_not_entered() {
@@ -314,8 +315,15 @@ umount "$p/m""#;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stdout, "rc=125\nkept\nremoved\n", "stderr: {stderr}");
-    assert!(
-        stderr.starts_with("rtmp: failed to remove ") && stderr.lines().count() == 1,
-        "{stderr}"
+    // The path as rtmp printed it to the child (`-p DIR`: DIR/tmp.XXXXXXXXXX), joined with
+    // the mount point's name, quoted as GNU quotes.
+    let path = fs::read(dir.path().join("path")).expect("path written by the child");
+    let mount_point = Path::new(OsStr::from_bytes(&path)).join("m");
+    assert_eq!(
+        stderr,
+        format!(
+            "rtmp: failed to remove {}: Invalid cross-device link\n",
+            rtmp::quote::quote(mount_point.as_os_str())
+        ),
     );
 }

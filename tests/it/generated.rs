@@ -47,7 +47,9 @@ TEMPLATEs, except \fB\-\-exec\fR and what follows it.
 With \fB\-\-exec\fR, rtmp removes the path when CMD ends, however it ends: by name, inside
 the directory where it was created (held open from creation on), without ever following a
 symbolic link and without entering a mount point. Directories that CMD made read\-only are
-made writable first. A path that CMD already removed is not an error.
+made writable first. A path that CMD already removed is not an error. What cannot be removed is
+named below the path: rtmp: failed to remove \*(AqPATH/ENTRY\*(Aq: ERROR (status 125 if CMD
+succeeded).
 .PP
 The path is removed only once CMD and every process it started have ended: rtmp is a child
 subreaper, so processes that CMD leaves running (background jobs, daemons) are re\-parented to

@@ -808,7 +808,6 @@ fn own_fork_failure_is_reported_as_cannot_start_the_command() {
 /// `sub/the-entry`) cannot be removed: the message must name that entry, not only the path;
 /// the status is 125 after a successful command.
 #[test]
-#[ignore = "issue 12: fails until the process-tree work lands"]
 fn failed_removal_names_the_entry_that_could_not_be_removed() {
     let Some(strace) = support::strace() else {
         return;
