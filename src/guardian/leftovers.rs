@@ -220,6 +220,20 @@ mod tests {
         let pid = |c: &std::process::Child| Pid::from_raw(c.id().try_into().expect("pid"));
         let found: Vec<Pid> = run.members().iter().map(|m| m.pid).collect();
         assert_eq!(found, vec![pid(&marked)]);
+        // A process started before the guardian is not the run's, marker or not.
+        let earlier = Run {
+            marker: marker.as_bytes(),
+            me: getpid(),
+            since: u64::MAX,
+        };
+        assert!(earlier.members().is_empty());
+        // Another entry, or a prefix of the marker, is not the marker.
+        let prefix = Run {
+            marker: &marker.as_bytes()[..marker.len() - 1],
+            me: getpid(),
+            since: 0,
+        };
+        assert!(prefix.members().is_empty());
         // The test process reaps its own children: a SIGKILL ends this one at once.
         run.signal_all(libc::SIGKILL);
         let _ = marked.wait();
