@@ -49,6 +49,9 @@ use crate::sys::process;
 /// found at the next one; an exit of a known member wakes it at once (its pidfd).
 const RESCAN: Duration = Duration::from_millis(20);
 
+/// How long apart the two empty looks are that end the guardian's wait (`Run::none_after_a_pause`).
+const SETTLE: Duration = Duration::from_millis(20);
+
 /// How many passes a signal gets at most (as `crate::supervise`'s tree).
 const MAX_PASSES: usize = 16;
 
@@ -116,6 +119,17 @@ impl Run<'_> {
         member.alive().then_some(member)
     }
 
+    /// Whether a second look, [`SETTLE`] later, finds no member either. One empty look is not
+    /// enough: a member forked by one that exits during the look can be missed (`/proc` is
+    /// listed in pid order, and a pid can wrap below the listing's position), and so can one
+    /// whose environment is read across its `execve` (the old image's memory is gone: the read
+    /// is empty). Neither lasts: the next look sees the child, or the new image (which
+    /// inherited the same entry).
+    fn none_after_a_pause(&self) -> bool {
+        std::thread::sleep(SETTLE);
+        self.members().is_empty()
+    }
+
     /// Sends `sig` to every member once, in passes until one finds no member it had not
     /// signalled.
     fn signal_all(&self, sig: libc::c_int) {
@@ -149,7 +163,7 @@ pub(super) fn end_all(run: &RunMessage<'_>) {
         since,
     };
     let mut members = found.members();
-    if members.is_empty() {
+    if members.is_empty() && found.none_after_a_pause() {
         return;
     }
     let deadline = (!run.wait_children).then(|| Instant::now() + run.grace);
@@ -170,7 +184,7 @@ pub(super) fn end_all(run: &RunMessage<'_>) {
         });
         wait_any(&members, left);
         members = found.members();
-        if members.is_empty() {
+        if members.is_empty() && found.none_after_a_pause() {
             return;
         }
     }
