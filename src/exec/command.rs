@@ -30,6 +30,9 @@ use crate::supervise::child::ChildSetup;
 /// `find -exec`).
 const BRACES: &[u8] = b"{}";
 
+/// The variable that always names the path for the command (and marks the run's processes).
+const PATH_VAR: &str = "RTMP_PATH";
+
 /// The variables `--export-tmpdir` (and `--shell`) set to the new directory: `TMPDIR` (POSIX),
 /// and `TMP`, `TEMP`, `TEMPDIR`, which some tools read instead (issue 13, item 1).
 const EXPORTED: [&str; 4] = ["TMPDIR", "TMP", "TEMP", "TEMPDIR"];
@@ -40,6 +43,9 @@ pub(super) struct ChildSpec {
     pub command: Command,
     /// What its process does between `fork` and `exec`.
     pub setup: ChildSetup,
+    /// The `RTMP_PATH=<path>` entry of its environment, exactly: the marker the guardian finds
+    /// the run's processes by if rtmp dies (`crate::guardian`).
+    pub marker: Vec<u8>,
 }
 
 /// The child's spec: the placeholder replaced in every word, or the path appended when no word
@@ -65,7 +71,11 @@ pub(super) fn child_spec(exec: &Exec, target: &Target, guardian: Option<&Guardia
         words.remove(0)
     };
     let mut command = Command::new(program);
-    command.args(words).env("RTMP_PATH", &path);
+    command.args(words).env(PATH_VAR, &path);
+    let mut marker = Vec::with_capacity(PATH_VAR.len() + 1 + path.len());
+    marker.extend_from_slice(PATH_VAR.as_bytes());
+    marker.push(b'=');
+    marker.extend_from_slice(path.as_bytes());
     if exec.export_tmpdir() {
         for var in EXPORTED {
             command.env(var, &path);
@@ -81,7 +91,11 @@ pub(super) fn child_spec(exec: &Exec, target: &Target, guardian: Option<&Guardia
         },
         announce_pid_to: guardian.map(Guardian::announce_fd),
     };
-    ChildSpec { command, setup }
+    ChildSpec {
+        command,
+        setup,
+        marker,
+    }
 }
 
 /// What `--shell` says on a terminal before the shell starts: the directory, quoted as every

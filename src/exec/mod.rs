@@ -82,6 +82,17 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
         return end;
     }
     let spec = child_spec(exec, &target, guardian.as_ref());
+    // Before the fork, so the guardian has it before the pid: rtmp's leftovers rule, for the
+    // guardian to apply if rtmp dies.
+    if let Some(guardian) = &guardian {
+        guardian.announce_run(
+            &spec.marker,
+            Leftovers {
+                kill_after: exec.kill_after,
+                wait_children: exec.wait_children,
+            },
+        );
+    }
     // For the message if it cannot run: the name after `{}` was replaced, as it was tried.
     let program = spec.command.get_program().to_owned();
     let end = match supervisor.spawn_and_wait(spec.command, spec.setup) {

@@ -7,6 +7,7 @@
 //!   handle dismisses it and reaps it, within a bound.
 //! * [`protocol`]: the bytes on the socket between the two, pure and table-tested.
 //! * `serve`: the forked side.
+//! * `leftovers`: the run's processes, found by their marker once rtmp is dead, and ended.
 //!
 //! # Start-up order, and why each window is closed
 //!
@@ -82,11 +83,18 @@
 //!   command's. The guardian opens a pidfd on it as soon as it reads it.
 //! * `D` ("done") is written by rtmp after its own cleanup ([`Guardian`]'s `Drop`): the guardian
 //!   exits at once, touching nothing. rtmp then reaps it (bounded, above).
+//! * `R...` is written by rtmp just before it forks the command ([`Guardian::announce_run`]):
+//!   the exact `RTMP_PATH=<path>` entry of the command's environment (the marker every process
+//!   of the run inherits), the `--kill-after` grace and `--wait-children`. Being written before
+//!   the fork, it always comes before `P`.
 //! * End-of-file without `D` means rtmp died. The guardian waits until the command has exited
 //!   (a pidfd becomes readable; without pidfd, `kill(pid, 0)` every 100 ms plus a check of the
-//!   start time in `/proc/PID/stat`), then removes the path with
+//!   start time in `/proc/PID/stat`); then it ends every other process of the run, found by the
+//!   marker, as rtmp ends leftovers (`leftovers`: SIGTERM and SIGCONT, SIGKILL after the
+//!   grace, or only a wait), and only when none is left removes the path with
 //!   [`crate::cleanup::remove_entry`] in the pinned parent (symlink-safe, as every cleanup) and
-//!   exits. Without a `P` message no command was ever started, so it removes the path at once.
+//!   exits. Without a `P` message no command was ever started, so it removes the path at once
+//!   (after a look for marked processes, which finds none).
 //!
 //! Writes on the socket use `MSG_NOSIGNAL`, so a dead guardian never kills rtmp or the command
 //! with SIGPIPE. The guardian is not the command's parent, so it cannot `waitpid` it, and it
@@ -98,7 +106,10 @@
 //! * The guardian cannot tell a reused pid from the command if the command exits, is reaped by
 //!   rtmp, rtmp is killed and the pid space wraps around, all before the guardian reads `P`.
 //! * A guardian that dies while the command runs (`kill -9` of its pid) is not replaced.
+//! * After rtmp died, a process of the run that cleared or rewrote its `RTMP_PATH` entry, or
+//!   that the guardian may not read or signal, is not found (`leftovers`, "Limits").
 
+mod leftovers;
 pub mod protocol;
 mod serve;
 
@@ -118,6 +129,7 @@ use nix::unistd::{self, ForkResult, Pid};
 
 use crate::create::Created;
 use crate::request::Kind;
+use crate::supervise::{DEFAULT_KILL_AFTER, Leftovers};
 use crate::sys::{fs, process};
 use crate::template::Plan;
 use protocol::Reply;
@@ -230,6 +242,22 @@ impl Guardian {
     /// exited; it is reaped within [`REAP_TIMEOUT`].
     pub fn abandon(mut self) {
         self.dismiss = false;
+    }
+
+    /// Tells the guardian how to find and end the run's processes should rtmp die: `marker` is
+    /// the exact environment entry the command is given (`RTMP_PATH=<path>`), `leftovers` what
+    /// rtmp does with leftovers (the `leftovers` module). Call once, before the command's `fork`, so the
+    /// message comes before the pid. One non-blocking send and no answer: it costs the common
+    /// run no wake-up. A failed send means the guardian is gone; nothing is to be done then.
+    pub fn announce_run(&self, marker: &[u8], leftovers: Leftovers) {
+        let run = protocol::RunMessage {
+            grace: leftovers.kill_after.unwrap_or(DEFAULT_KILL_AFTER),
+            wait_children: leftovers.wait_children,
+            marker,
+        };
+        if let Some(msg) = protocol::run_message(&run) {
+            let _ = fs::send_all(self.socket.as_raw_fd(), &msg);
+        }
     }
 
     /// The descriptor the command's process announces its pid on, between `fork` and `exec`

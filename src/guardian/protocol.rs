@@ -7,11 +7,14 @@
 //! | guardian → rtmp | once, after `setsid` and the creation | `C`, length (`u32`, native-endian), the created name as planned (relative when the template is) | [`created_message`]: the guardian created this name and will remove it if rtmp dies |
 //! | guardian → rtmp | instead of `C` | `F`, errno (`i32`, native-endian) | [`failed_message`] with [`CREATE_FAILED`]: the creation failed (GNU's message names this errno); nothing exists |
 //! | guardian → rtmp | instead of `C` | `E`, errno | [`failed_message`] with [`SETUP_FAILED`]: becoming a guardian failed before anything was created |
+//! | rtmp → guardian | once, before the command's `fork` | `R`, grace (`u64` nanoseconds), wait flag (`u8`), length (`u32`), the marker | [`run_message`]: how to recognise and end the run's processes if rtmp dies ([`RunMessage`]) |
 //! | command → guardian | between `fork` and `exec` | `P<pid>\n` | [`pid_message`]: the command's pid |
 //! | rtmp → guardian | after rtmp's own cleanup | `D` | [`DONE`]: exit, touching nothing |
 //!
 //! [`Reply::parse`] reads the guardian's one reply, [`Message::parse`] what the guardian
-//! received so far. End-of-file without `D` means rtmp died. A host-endian binary length is
+//! received so far. rtmp writes `R` before it forks the command, and the command's process
+//! writes `P` after, so `R` (binary, it may hold any byte) is always first when present; the
+//! bytes after it are ASCII only, so a `D` there is always the done byte. End-of-file without `D` means rtmp died. A host-endian binary length is
 //! fine: both ends are the same binary, one a fork of the other.
 //!
 //! [`pid_message`] runs in the command's process before `exec`, so it is async-signal-safe:
@@ -28,6 +31,58 @@ pub const SETUP_FAILED: u8 = b'E';
 
 /// First byte of the reply that names the created path.
 const CREATED: u8 = b'C';
+
+/// First byte of the run message ([`run_message`]).
+const RUN: u8 = b'R';
+
+/// The fixed part of a [`run_message`]: `R`, the grace, the flag, the length.
+const RUN_HEADER: usize = 1 + 8 + 1 + 4;
+
+/// What the guardian needs to end the run's processes as rtmp would have if rtmp dies
+/// (the guardian's `leftovers` module).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunMessage<'a> {
+    /// Between SIGTERM and SIGKILL (`--kill-after`, or its default).
+    pub grace: std::time::Duration,
+    /// `--wait-children`: wait for them instead of ending them.
+    pub wait_children: bool,
+    /// The exact environment entry every process of the run inherits (`RTMP_PATH=<path>`).
+    pub marker: &'a [u8],
+}
+
+/// `R`, the grace in nanoseconds (saturated), the flag, the marker's length and bytes. `None`
+/// if the marker's length does not fit in a `u32`.
+pub fn run_message(run: &RunMessage<'_>) -> Option<Vec<u8>> {
+    let len = u32::try_from(run.marker.len()).ok()?;
+    let nanos = u64::try_from(run.grace.as_nanos()).unwrap_or(u64::MAX);
+    let mut msg = Vec::with_capacity(RUN_HEADER + run.marker.len());
+    msg.push(RUN);
+    msg.extend_from_slice(&nanos.to_ne_bytes());
+    msg.push(u8::from(run.wait_children));
+    msg.extend_from_slice(&len.to_ne_bytes());
+    msg.extend_from_slice(run.marker);
+    Some(msg)
+}
+
+/// The run message at the start of `buf`, if it is there, and the bytes after it (all of
+/// `buf` when it does not start with `R`). `None` while the run message is incomplete.
+pub fn split_run(buf: &[u8]) -> Option<(Option<RunMessage<'_>>, &[u8])> {
+    if buf.first() != Some(&RUN) {
+        return Some((None, buf));
+    }
+    let header = buf.get(..RUN_HEADER)?;
+    let nanos = u64::from_ne_bytes(header[1..9].try_into().ok()?);
+    let wait_children = header[9] != 0;
+    let len = usize::try_from(u32::from_ne_bytes(header[10..14].try_into().ok()?)).ok()?;
+    let end = RUN_HEADER.checked_add(len)?;
+    let marker = buf.get(RUN_HEADER..end)?;
+    let run = RunMessage {
+        grace: std::time::Duration::from_nanos(nanos),
+        wait_children,
+        marker,
+    };
+    Some((Some(run), &buf[end..]))
+}
 
 /// The longest [`pid_message`]: `P`, up to 12 digits, `\n`, with room to spare.
 pub const PID_MESSAGE_MAX: usize = 16;
@@ -126,7 +181,7 @@ pub enum Message {
 }
 
 impl Message {
-    /// Reads everything received so far.
+    /// Reads everything received so far after the run message ([`split_run`]).
     pub fn parse(buf: &[u8]) -> Message {
         if buf.contains(&DONE[0]) {
             return Message::Done;
@@ -189,6 +244,29 @@ mod tests {
                 String::from_utf8_lossy(bytes)
             );
         }
+    }
+
+    #[test]
+    fn run_messages() {
+        let run = RunMessage {
+            grace: std::time::Duration::from_millis(1500),
+            wait_children: true,
+            marker: b"RTMP_PATH=/tmp/D\x00P\n",
+        };
+        let msg = run_message(&run).expect("fits");
+        for cut in 0..msg.len() {
+            let want = if cut == 0 { Some(None) } else { None };
+            assert_eq!(split_run(&msg[..cut]).map(|r| r.0), want);
+        }
+        let mut all = msg.clone();
+        all.extend_from_slice(b"P12\nD");
+        let (got, rest) = split_run(&all).expect("complete");
+        assert_eq!(got, Some(run));
+        assert_eq!(rest, b"P12\nD");
+        // The `D` and `P` inside the marker are not messages.
+        assert_eq!(Message::parse(&msg[msg.len()..]), Message::Nothing);
+        assert_eq!(Message::parse(rest), Message::Done);
+        assert_eq!(split_run(b"P7\n"), Some((None, &b"P7\n"[..])));
     }
 
     #[test]

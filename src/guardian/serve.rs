@@ -29,6 +29,7 @@ use nix::sys::signal::{SigSet, kill};
 use nix::sys::stat::Mode;
 use nix::unistd::{self, Pid};
 
+use super::leftovers;
 use super::protocol::{self, Message};
 use crate::cleanup::remove_entry;
 use crate::create::{Created, create_at};
@@ -229,12 +230,14 @@ fn errno_of(e: &std::io::Error) -> Errno {
 }
 
 /// The guardian's work: read the socket until rtmp says [`protocol::DONE`] (return, touching
-/// nothing) or goes away (wait for the command, if one was announced, then remove the entry
-/// `name` of the pinned parent, the one this process created). Never panics, prints nothing.
+/// nothing) or goes away: then wait for the command, if one was announced, end the run's other
+/// processes as rtmp would have ([`super::leftovers`]), if rtmp said how to find them, and
+/// remove the entry `name` of the pinned parent, the one this process created. Never panics,
+/// prints nothing.
 fn serve(layout: &Layout, name: Option<&CStr>) -> Outcome {
     let mut watch: Option<Watch> = None;
     let mut buf: Vec<u8> = Vec::new();
-    let mut chunk = [0u8; 64];
+    let mut chunk = [0u8; 512];
     loop {
         let n = match unistd::read(&layout.socket, &mut chunk) {
             Ok(0) => break, // End-of-file: rtmp is gone.
@@ -243,14 +246,22 @@ fn serve(layout: &Layout, name: Option<&CStr>) -> Outcome {
             Err(_) => break, // Cannot happen on a socket we own; act as if rtmp were gone.
         };
         buf.extend_from_slice(&chunk[..n]);
-        match Message::parse(&buf) {
+        // Until the run message is complete nothing else can have arrived (it comes first).
+        let Some((_, rest)) = protocol::split_run(&buf) else {
+            continue;
+        };
+        match Message::parse(rest) {
             Message::Done => return Outcome::Success,
             Message::Pid(pid) if watch.is_none() => watch = Some(Watch::open(Pid::from_raw(pid))),
             _ => {}
         }
     }
+    // rtmp waited for the command before it ended the rest; so does the guardian.
     if let Some(watch) = watch {
         watch.wait();
+    }
+    if let Some((Some(run), _)) = protocol::split_run(&buf) {
+        leftovers::end_all(&run);
     }
     if let Some(name) = name {
         let _ = remove_entry(layout.parent.as_fd(), name);

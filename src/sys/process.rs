@@ -255,6 +255,26 @@ pub fn proc_stat(pid: Pid) -> Option<Stat> {
     })
 }
 
+/// Every pid in `/proc` (a snapshot: processes come and go while it is read).
+pub fn all_pids() -> Vec<Pid> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<libc::pid_t>().ok())
+        .map(Pid::from_raw)
+        .collect()
+}
+
+/// Whether the environment `pid` was started with (`/proc/PID/environ`, NUL-separated entries)
+/// holds exactly the entry `entry`. `false` when it cannot be read: the process is gone, is a
+/// zombie (empty), or is not ours to read (another user's, or not dumpable).
+pub fn environ_has(pid: Pid, entry: &[u8]) -> bool {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .is_ok_and(|env| env.split(|&b| b == 0).any(|e| e == entry))
+}
+
 /// Makes rtmp a child subreaper (`PR_SET_CHILD_SUBREAPER`): every process its descendants
 /// orphan is re-parented to rtmp instead of init. Not inherited by `fork`.
 ///

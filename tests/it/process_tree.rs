@@ -768,6 +768,92 @@ fn guardian_that_does_not_answer_means_125_and_nothing_left() {
     assert!(clean, "left {:?} {:?}", run.created(), run.processes());
 }
 
+/// A `setsid`'d orphan of the command (double fork, so re-parented to init once rtmp is gone)
+/// that ignores SIGTERM and keeps re-creating the path and a file in it. rtmp is SIGKILLed
+/// while the command runs; the command then exits. The guardian must find the orphan by the
+/// `RTMP_PATH` entry of its environment, SIGTERM it, SIGKILL it after `--kill-after`, and only
+/// then remove the path: within the bound, no process of the run is left and the path is gone,
+/// and it stays gone.
+#[test]
+fn sigkill_of_rtmp_ends_a_setsid_orphan_that_recreates_the_path() {
+    let run = Run::new();
+    fs::write(run.aux("prelude"), PRELUDE).expect("prelude");
+    let body = r#"(setsid sh -c '. "$AUX/prelude"; trap "echo TERM >> \"$AUX/log\"" TERM; ready orphan $$; while :; do mkdir -p "$RTMP_PATH" && : > "$RTMP_PATH/by-orphan"; sleep 0.01; done' &)
+rtmp=$PPID; ready ready "$1"; while kill -0 "$rtmp" 2>/dev/null; do sleep 0.01; done; exit 0"#;
+    let mut rtmp = run.spawn_rtmp(&[
+        "-d",
+        "--kill-after=0.3s",
+        "--exec",
+        "sh",
+        "-c",
+        &script(body),
+        "sh",
+    ]);
+    let path = run.wait_ready("ready");
+    let orphan: u32 = run
+        .wait_ready("orphan")
+        .to_string_lossy()
+        .parse()
+        .expect("the orphan's pid");
+    assert!(
+        wait_for(DEADLINE, || path.join("by-orphan").exists()),
+        "the orphan never wrote into {path:?}"
+    );
+    send(rtmp.id(), libc::SIGKILL);
+    let status = run.wait_exit(&mut rtmp, "rtmp to die");
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "{status}");
+    let start = Instant::now();
+    run.assert_nothing_left();
+    // The grace (0.3 s), a few looks of the guardian, and the polling of this test.
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert!(
+        state_of(orphan).is_none_or(|s| s == 'Z'),
+        "orphan {orphan} still runs"
+    );
+    assert_eq!(
+        run.lines("log"),
+        ["TERM"],
+        "the orphan gets SIGTERM once, first"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!path.exists(), "{path:?} came back");
+}
+
+/// `--wait-children` after a SIGKILL of rtmp: the guardian waits for the `setsid`'d orphan to
+/// end on its own (it sends it nothing), and removes the path only after it has, even though
+/// the orphan writes into the path at its very end.
+#[test]
+fn wait_children_after_sigkill_the_guardian_waits_for_the_orphan_then_removes() {
+    let run = Run::new();
+    fs::write(run.aux("prelude"), PRELUDE).expect("prelude");
+    let body = r#"(setsid sh -c '. "$AUX/prelude"; trap "echo TERM >> \"$AUX/log\"" TERM; ready orphan $$; while [ ! -e "$AUX/go" ]; do sleep 0.01; done; : > "$RTMP_PATH/by-orphan" && ready wrote' &)
+rtmp=$PPID; ready ready "$1"; while kill -0 "$rtmp" 2>/dev/null; do sleep 0.01; done; exit 0"#;
+    let mut rtmp = run.spawn_rtmp(&[
+        "-d",
+        "--wait-children",
+        "--exec",
+        "sh",
+        "-c",
+        &script(body),
+        "sh",
+    ]);
+    let path = run.wait_ready("ready");
+    run.wait_ready("orphan");
+    send(rtmp.id(), libc::SIGKILL);
+    run.wait_exit(&mut rtmp, "rtmp to die");
+    // The command ends at once (it watches rtmp); the orphan is all that is left.
+    let until = Instant::now() + Duration::from_millis(400);
+    while Instant::now() < until {
+        assert!(path.exists(), "{path:?} removed under a running orphan");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    fs::write(run.aux("go"), "").expect("go");
+    run.assert_nothing_left();
+    assert!(run.aux("wrote").exists(), "the orphan could not finish");
+    assert!(run.lines("log").is_empty(), "the orphan was signalled");
+}
+
 // ------------------------------------------------------------------ messages
 
 /// rtmp's own fork of the command (its second `clone`) fails with EAGAIN: that is rtmp's
