@@ -35,7 +35,7 @@
 //!   started, is taken as a member.
 
 use std::collections::HashSet;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use nix::libc;
@@ -56,29 +56,7 @@ const SETTLE: Duration = Duration::from_millis(20);
 const MAX_PASSES: usize = 16;
 
 /// One pinned member.
-struct Member {
-    pid: Pid,
-    start_time: u64,
-    /// `None` when the kernel has no pidfds or the descriptor table is full.
-    pidfd: Option<OwnedFd>,
-}
-
-impl Member {
-    fn alive(&self) -> bool {
-        match &self.pidfd {
-            Some(fd) => process::pidfd_send_signal(fd.as_fd(), 0).is_ok(),
-            None => process::proc_stat(self.pid).is_some_and(|s| s.start_time == self.start_time),
-        }
-    }
-
-    fn send(&self, sig: libc::c_int) {
-        // A member that ended meanwhile needs no signal.
-        let _ = match &self.pidfd {
-            Some(fd) => process::pidfd_send_signal(fd.as_fd(), sig),
-            None => process::kill_any(self.pid, sig),
-        };
-    }
-}
+type Member = process::PinnedProcess;
 
 /// The run's processes, as far as the guardian can see them.
 struct Run<'a> {
@@ -99,24 +77,11 @@ impl Run<'_> {
     }
 
     fn pin(&self, pid: Pid) -> Option<Member> {
-        let pidfd = match process::pidfd_open(pid) {
-            Ok(fd) => Some(fd),
-            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return None,
-            Err(_) => None,
-        };
-        let stat = process::proc_stat(pid)?;
-        if stat.start_time < self.since || stat.state == 'Z' {
-            return None;
-        }
-        if !process::environ_has(pid, self.marker) {
-            return None;
-        }
-        let member = Member {
-            pid,
-            start_time: stat.start_time,
-            pidfd,
-        };
-        member.alive().then_some(member)
+        Member::pin(pid, |stat| {
+            stat.start_time >= self.since
+                && stat.state != 'Z'
+                && process::environ_has(pid, self.marker)
+        })
     }
 
     /// Whether a second look, [`SETTLE`] later, finds no member either. One empty look is not

@@ -17,7 +17,6 @@
 //! Invariant: nothing here waits or reaps; the supervisor owns all waiting.
 
 use std::collections::HashSet;
-use std::os::fd::{AsFd, OwnedFd};
 
 use nix::libc;
 use nix::unistd::Pid;
@@ -29,31 +28,7 @@ use crate::sys::process;
 const MAX_PASSES: usize = 16;
 
 /// One pinned member.
-struct Member {
-    pid: Pid,
-    start_time: u64,
-    state: char,
-    /// `None` when the kernel has no pidfds or the descriptor table is full.
-    pidfd: Option<OwnedFd>,
-}
-
-impl Member {
-    /// Whether the process still lives (as pinned).
-    fn alive(&self) -> bool {
-        match &self.pidfd {
-            Some(fd) => process::pidfd_send_signal(fd.as_fd(), 0).is_ok(),
-            None => process::proc_stat(self.pid).is_some_and(|s| s.start_time == self.start_time),
-        }
-    }
-
-    fn send(&self, sig: libc::c_int) {
-        // Errors are ignored: a member that ended meanwhile needs no signal.
-        let _ = match &self.pidfd {
-            Some(fd) => process::pidfd_send_signal(fd.as_fd(), sig),
-            None => process::kill_any(self.pid, sig),
-        };
-    }
-}
+type Member = process::PinnedProcess;
 
 /// rtmp's view of its descendants.
 #[derive(Debug)]
@@ -157,23 +132,7 @@ impl Tree {
 
 /// Pins `pid` and checks that its parent is `parent` (see the module doc).
 fn pin(pid: Pid, parent: Pid) -> Option<Member> {
-    let pidfd = match process::pidfd_open(pid) {
-        Ok(fd) => Some(fd),
-        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return None,
-        // ENOSYS (old kernel), EMFILE/ENFILE (full table): signal by pid instead.
-        Err(_) => None,
-    };
-    let stat = process::proc_stat(pid)?;
-    if stat.ppid != parent {
-        return None;
-    }
-    let member = Member {
-        pid,
-        start_time: stat.start_time,
-        state: stat.state,
-        pidfd,
-    };
-    member.alive().then_some(member)
+    Member::pin(pid, |stat| stat.ppid == parent)
 }
 
 /// The children of `parent` found by one scan of `/proc/*/stat`: the fallback for kernels

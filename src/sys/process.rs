@@ -4,7 +4,7 @@
 
 use std::ffi::{CStr, c_char};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::libc;
 use nix::unistd::{ForkResult, Pid};
@@ -288,6 +288,63 @@ pub fn become_subreaper() -> io::Result<()> {
 /// controlling terminal is sent to it alone.
 pub fn leads_session() -> bool {
     nix::unistd::getsid(None).is_ok_and(|sid| sid == nix::unistd::getpid())
+}
+
+/// A process pinned for signalling: by a pidfd, so a recycled pid is never hit, or where the
+/// kernel has no pidfds (or the descriptor table is full) by pid and start time. Both the
+/// supervisor's tree and the guardian's leftovers use it (`crate::supervise::tree`,
+/// `crate::guardian::leftovers`).
+pub struct PinnedProcess {
+    /// The pid, as found.
+    pub pid: Pid,
+    /// Its start time (`/proc/PID/stat` field 22): with the pid it names one process for good.
+    pub start_time: u64,
+    /// Its state when pinned (`T` when stopped).
+    pub state: char,
+    /// `None` when the kernel has no pidfds or the descriptor table is full.
+    pub pidfd: Option<OwnedFd>,
+}
+
+impl PinnedProcess {
+    /// Pins `pid`: opens a pidfd first, then reads its stat, then checks it still lives, so the
+    /// stat describes the very process the pidfd holds. `accept` decides on the stat (its
+    /// parent, its start time, its state) and may look further (its environment). `None` when
+    /// the process is gone or not accepted.
+    pub fn pin(pid: Pid, accept: impl FnOnce(&Stat) -> bool) -> Option<PinnedProcess> {
+        let pidfd = match pidfd_open(pid) {
+            Ok(fd) => Some(fd),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return None,
+            // ENOSYS (old kernel), EMFILE/ENFILE (full table): signal by pid instead.
+            Err(_) => None,
+        };
+        let stat = proc_stat(pid)?;
+        if !accept(&stat) {
+            return None;
+        }
+        let pinned = PinnedProcess {
+            pid,
+            start_time: stat.start_time,
+            state: stat.state,
+            pidfd,
+        };
+        pinned.alive().then_some(pinned)
+    }
+
+    /// Whether the process still lives (as pinned).
+    pub fn alive(&self) -> bool {
+        match &self.pidfd {
+            Some(fd) => pidfd_send_signal(fd.as_fd(), 0).is_ok(),
+            None => proc_stat(self.pid).is_some_and(|s| s.start_time == self.start_time),
+        }
+    }
+
+    /// Sends `sig`; errors are ignored: a process that ended meanwhile needs no signal.
+    pub fn send(&self, sig: libc::c_int) {
+        let _ = match &self.pidfd {
+            Some(fd) => pidfd_send_signal(fd.as_fd(), sig),
+            None => kill_any(self.pid, sig),
+        };
+    }
 }
 
 #[cfg(test)]
