@@ -393,6 +393,21 @@ impl Supervisor {
         Ok(out)
     }
 
+    /// Stops rtmp with the stop signal `sig` (as the kernel would have, had rtmp not caught
+    /// it), unless a SIGCONT has already come after it: in `pending` after position `next`, or
+    /// in the handler's pipe (read now, and appended to `pending`). A SIGCONT that came first
+    /// was consumed by the handler and would not continue rtmp once stopped: rtmp and the tree
+    /// would stay stopped for good (`kill -TSTP $p; kill -CONT $p`, found by a black-box test).
+    /// A SIGCONT in the microseconds between this check and the stop itself is still lost
+    /// (a stop signal discards a pending SIGCONT): documented in the README.
+    fn stop_self_unless_continued(&mut self, sig: i32, pending: &mut Vec<Caught>, next: usize) {
+        pending.extend(self.catcher.drain());
+        if pending[next..].iter().any(|c| c.signal == libc::SIGCONT) {
+            return;
+        }
+        signal::stop_self_with(sig);
+    }
+
     /// The wait loop: see [`Supervisor::spawn_and_wait`] and the module doc.
     fn wait(mut self, command: Pid, tree: &mut Tree) -> Result<ChildEnd, SpawnError> {
         let me = nix::unistd::getpid().as_raw();
@@ -402,8 +417,15 @@ impl Supervisor {
         let mut killed = false;
         let mut passed_on = false;
         let mut pending = std::mem::take(&mut self.backlog);
+        // rtmp passed a stop on to the tree and no SIGCONT has come since: the next SIGCONT
+        // continues every member, not only those already seen stopped (a member may not have
+        // stopped yet when the CONT is handled, and would then stay stopped).
+        let mut tree_stopped = false;
         loop {
-            for caught in pending.drain(..) {
+            let mut i = 0;
+            while i < pending.len() {
+                let caught = pending[i];
+                i += 1;
                 match action_for(&caught, me, self.leads_session) {
                     Action::None => {}
                     Action::PassOn => {
@@ -412,12 +434,20 @@ impl Supervisor {
                     }
                     Action::PassOnAndStop => {
                         tree.signal_all(caught.signal);
-                        signal::stop_self_with(caught.signal);
+                        tree_stopped = true;
+                        self.stop_self_unless_continued(caught.signal, &mut pending, i);
                     }
-                    Action::Stop => signal::stop_self_with(caught.signal),
+                    Action::Stop => {
+                        self.stop_self_unless_continued(caught.signal, &mut pending, i);
+                    }
+                    Action::ContinueTree if tree_stopped => {
+                        tree.signal_all(libc::SIGCONT);
+                        tree_stopped = false;
+                    }
                     Action::ContinueTree => tree.continue_stopped(),
                 }
             }
+            pending.clear();
             for (pid, ended) in Self::reap_until_gone().map_err(SpawnError::WaitFailed)? {
                 tree.reaped(pid);
                 if pid == command {
