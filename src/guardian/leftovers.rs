@@ -197,7 +197,15 @@ mod tests {
             since: 0,
         };
         let pid = |c: &std::process::Child| Pid::from_raw(c.id().try_into().expect("pid"));
-        let found: Vec<Pid> = run.members().iter().map(|m| m.pid).collect();
+        // `spawn` returns when the child's `execve` has released the old memory, before the
+        // kernel has set up the new image's environment: a look in that instant reads it empty
+        // (the reason `Run` looks twice). So look until the child is found, within a bound.
+        let until = Instant::now() + Duration::from_secs(10);
+        let mut found: Vec<Pid> = run.members().iter().map(|m| m.pid).collect();
+        while found.is_empty() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+            found = run.members().iter().map(|m| m.pid).collect();
+        }
         assert_eq!(found, vec![pid(&marked)]);
         // A process started before the guardian is not the run's, marker or not.
         let earlier = Run {
