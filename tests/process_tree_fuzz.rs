@@ -15,7 +15,13 @@ use std::process::ExitStatus;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::libc;
-use support::{Run, children, send, wait_for};
+use support::tree::{Run, children, send, wait_for};
+
+// The marker-tracked `Run` and the `/proc` readers of `tests/it/process_tree.rs`; only part of
+// the shared helpers is used here.
+#[allow(dead_code, unused_imports)]
+#[path = "it/support/mod.rs"]
+mod support;
 
 /// A command shape: its `sh -c` body, the exit code it ends with when nothing disturbs it, the
 /// signals it traps (it then exits 3), and how long its tree may live at most.
@@ -183,7 +189,7 @@ fn random_signals_never_leave_a_path_or_a_process() {
         match target {
             _ if !sent => {}
             Target::Rtmp => send(rtmp_pid, sig),
-            Target::Group => support::send_group(rtmp_pid, sig),
+            Target::Group => support::tree::send_group(rtmp_pid, sig),
             Target::Command => {
                 // The guardian is forked first and is called `rtmp` until it names itself; the
                 // command is forked only after the guardian's answer, which comes after the
@@ -226,7 +232,7 @@ fn random_signals_never_leave_a_path_or_a_process() {
             let left: Vec<_> = run
                 .processes()
                 .into_iter()
-                .filter(|p| p.comm != support::GUARDIAN)
+                .filter(|p| p.comm != support::tree::GUARDIAN)
                 .collect();
             if !left.is_empty() {
                 c.running_at_exit += 1;
@@ -274,201 +280,4 @@ fn random_signals_never_leave_a_path_or_a_process() {
         c.leaks + c.running_at_exit + c.left_after_settle + c.wrong_status + c.hung == 0,
         "failures with RTMP_FUZZ_SEED={seed} (see above)"
     );
-}
-
-// ------------------------------------------------------------------ support
-
-/// Helpers local to this file for now (a subset of tests/process_tree.rs's); they move into the
-/// shared support module of `tests/it/`.
-#[allow(dead_code)]
-mod support {
-    use std::fs;
-    use std::os::unix::process::CommandExt;
-    use std::path::PathBuf;
-    use std::process::{Child, Command, Stdio};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-    use nix::libc;
-    use tempfile::TempDir;
-
-    const STEP: Duration = Duration::from_millis(5);
-    pub const MARK: &str = "RTMP_TREE_MARK";
-    pub const GUARDIAN: &str = "rtmp-guardian";
-
-    pub fn rtmp_bin() -> &'static str {
-        env!("CARGO_BIN_EXE_rtmp")
-    }
-
-    pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-        let deadline = Instant::now() + limit;
-        loop {
-            if cond() {
-                return true;
-            }
-            if Instant::now() > deadline {
-                return false;
-            }
-            std::thread::sleep(STEP);
-        }
-    }
-
-    pub fn send(pid: u32, sig: i32) {
-        let pid = libc::pid_t::try_from(pid).expect("pid fits");
-        // SAFETY: kill has no memory-safety preconditions.
-        unsafe { libc::kill(pid, sig) };
-    }
-
-    pub fn send_group(pgid: u32, sig: i32) {
-        let pgid = libc::pid_t::try_from(pgid).expect("pid fits");
-        // SAFETY: kill has no memory-safety preconditions.
-        unsafe { libc::kill(-pgid, sig) };
-    }
-
-    pub fn state_of(pid: u32) -> Option<char> {
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        stat[stat.rfind(')')? + 1..].trim_start().chars().next()
-    }
-
-    pub fn children(pid: u32) -> Vec<u32> {
-        let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
-            return Vec::new();
-        };
-        let mut out: Vec<u32> = tasks
-            .filter_map(Result::ok)
-            .filter_map(|t| fs::read_to_string(t.path().join("children")).ok())
-            .flat_map(|s| {
-                s.split_whitespace()
-                    .filter_map(|p| p.parse().ok())
-                    .collect::<Vec<u32>>()
-            })
-            .collect();
-        out.sort_unstable();
-        out
-    }
-
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct Proc {
-        pub pid: u32,
-        pub comm: String,
-        pub state: Option<char>,
-    }
-
-    pub struct Run {
-        root: TempDir,
-        pub mark: String,
-    }
-
-    impl Run {
-        pub fn new() -> Run {
-            static COUNT: AtomicUsize = AtomicUsize::new(0);
-            let root = tempfile::Builder::new()
-                .prefix("rtmp-fuzz.")
-                .tempdir_in("/dev/shm")
-                .or_else(|_| tempfile::Builder::new().prefix("rtmp-fuzz.").tempdir())
-                .expect("scratch root");
-            fs::create_dir(root.path().join("tmp")).expect("tmp");
-            fs::create_dir(root.path().join("aux")).expect("aux");
-            let nanos = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            let mark = format!(
-                "{}-{}-{nanos}",
-                std::process::id(),
-                COUNT.fetch_add(1, Ordering::Relaxed)
-            );
-            Run { root, mark }
-        }
-
-        pub fn tmp(&self) -> PathBuf {
-            self.root.path().join("tmp")
-        }
-
-        pub fn aux(&self, name: &str) -> PathBuf {
-            self.root.path().join("aux").join(name)
-        }
-
-        pub fn spawn_rtmp(&self, args: &[&str]) -> Child {
-            let mut cmd = Command::new(rtmp_bin());
-            cmd.args(args)
-                .env(MARK, &self.mark)
-                .env("TMPDIR", self.tmp())
-                .env_remove("RTMP_PATH")
-                .current_dir(self.root.path().join("aux"))
-                .process_group(0)
-                .stdin(Stdio::null())
-                .stdout(fs::File::create(self.aux("stdout")).expect("stdout file"))
-                .stderr(fs::File::create(self.aux("stderr")).expect("stderr file"));
-            // SAFETY: setrlimit is async-signal-safe; no core files from rtmp or its children.
-            unsafe {
-                cmd.pre_exec(|| {
-                    let zero = libc::rlimit {
-                        rlim_cur: 0,
-                        rlim_max: 0,
-                    };
-                    libc::setrlimit(libc::RLIMIT_CORE, &zero);
-                    Ok(())
-                });
-            }
-            cmd.spawn().expect("spawn rtmp")
-        }
-
-        pub fn stderr(&self) -> String {
-            fs::read_to_string(self.aux("stderr")).unwrap_or_default()
-        }
-
-        pub fn created(&self) -> Vec<PathBuf> {
-            fs::read_dir(self.tmp())
-                .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-                .unwrap_or_default()
-        }
-
-        pub fn processes(&self) -> Vec<Proc> {
-            let wanted = format!("{MARK}={}", self.mark);
-            let Ok(entries) = fs::read_dir("/proc") else {
-                return Vec::new();
-            };
-            let mut out: Vec<Proc> = entries
-                .filter_map(Result::ok)
-                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-                .filter(|pid| {
-                    fs::read(format!("/proc/{pid}/environ"))
-                        .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == wanted.as_bytes()))
-                })
-                .map(|pid| Proc {
-                    pid,
-                    comm: fs::read_to_string(format!("/proc/{pid}/comm"))
-                        .map(|s| s.trim_end().to_owned())
-                        .unwrap_or_default(),
-                    state: state_of(pid),
-                })
-                .filter(|p| p.state != Some('Z'))
-                .collect();
-            out.sort_by_key(|p| p.pid);
-            out
-        }
-
-        pub fn guardians(&self) -> Vec<u32> {
-            self.processes()
-                .into_iter()
-                .filter(|p| p.comm == GUARDIAN)
-                .map(|p| p.pid)
-                .collect()
-        }
-    }
-
-    impl Drop for Run {
-        fn drop(&mut self) {
-            for _ in 0..20 {
-                let left = self.processes();
-                if left.is_empty() {
-                    break;
-                }
-                for p in left {
-                    send(p.pid, libc::SIGKILL);
-                }
-                std::thread::sleep(STEP);
-            }
-        }
-    }
 }

@@ -3,12 +3,12 @@
 //!
 //! One test (or one family of tests) per repro of the issue, black-box through the real binary.
 //! Every process these tests start carries a marker in its environment (`RTMP_TREE_MARK`), so
-//! "no process left" is checked by scanning `/proc/*/environ`, and every run SIGKILLs whatever
+//! "no process left" is checked by scanning `/proc/*/environ`, and every run ([`tree::Run`]) SIGKILLs whatever
 //! still carries its marker when the test ends, so that a broken rtmp cannot leave processes
 //! behind. Processes announce themselves through readiness files (written then renamed); a
 //! precise instant inside rtmp is reached by holding rtmp at a system call under
 //! `strace -e inject=SYSCALL:delay_enter|delay_exit=USEC` and checking `/proc/PID/syscall`.
-//! Every wait is bounded by [`support::DEADLINE`]. The strace and `script` tests are skipped,
+//! Every wait is bounded by [`DEADLINE`]. The strace and `script` tests are skipped,
 //! with a message, where those tools are missing or ptrace is not allowed.
 //!
 //! The flag names `--kill-after=DURATION` and `--wait-children` are the ones proposed in
@@ -18,8 +18,9 @@ use std::fs;
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
+use crate::support::tree::{self, Run, send, state_of, wait_for};
+use crate::support::{DEADLINE, holds_for, rtmp_bin};
 use nix::libc;
-use support::{DEADLINE, Run, send, state_of, wait_for};
 
 /// Shell prelude for every command: `ready NAME [TEXT]` creates `$AUX/NAME` atomically.
 const PRELUDE: &str = r#"ready() { printf '%s' "$2" > "$AUX/$1.tmp" && mv "$AUX/$1.tmp" "$AUX/$1"; }
@@ -147,7 +148,7 @@ fn stop_then_cont_at_once_never_leaves_anything_stopped() {
         // Nothing may stay stopped. rtmp acts on a signal as soon as it is scheduled, so a stop
         // that wins over the CONT shows as 'T' within SETTLE even on a loaded 2-core machine;
         // a failure leaves the run's processes to `Run`'s drop, which kills them.
-        crate::support::holds_for(SETTLE, "nothing of the run stopped", || {
+        holds_for(SETTLE, "nothing of the run stopped", || {
             everyone.iter().all(|&p| state_of(p) != Some('T'))
         });
         send(rtmp.id(), libc::SIGTERM);
@@ -224,9 +225,9 @@ ready ready "$1"; while [ ! -e "$AUX/end" ]; do sleep 0.01; done; exit 0"#;
         .expect("the orphan's pid");
     // Its parent (the subshell) exits at once; then the orphan is re-parented.
     let adopted = wait_for(DEADLINE, || {
-        support::stat_field(orphan, 4) == Some(i64::from(rtmp.id()))
+        tree::stat_field(orphan, 4) == Some(i64::from(rtmp.id()))
     });
-    let ppid = support::stat_field(orphan, 4);
+    let ppid = tree::stat_field(orphan, 4);
     assert!(
         adopted,
         "the orphan {orphan} has parent {ppid:?}, not rtmp {}",
@@ -250,7 +251,7 @@ ready ready "$1"; while [ ! -e "$AUX/end" ]; do sleep 0.01; done; exit 0"#;
 /// message, where `unshare --pid` is not allowed.
 #[test]
 fn orphans_are_reaped_when_rtmp_is_pid_1() {
-    let Some(unshare) = support::tool("/usr/bin/unshare") else {
+    let Some(unshare) = tree::tool("/usr/bin/unshare") else {
         return;
     };
     let run = Run::new();
@@ -270,7 +271,7 @@ echo "$PPID" > "$AUX/parent"
 exit 0"#;
     let mut cmd = run.command(&unshare);
     cmd.args(["--pid", "--fork", "--mount-proc"])
-        .arg(support::rtmp_bin())
+        .arg(rtmp_bin())
         .args(["-d", "--exec", "sh", "-c", &script(body), "sh"]);
     let mut outer = cmd.spawn().expect("spawn unshare");
     let status = run.wait_exit(&mut outer, "rtmp (PID 1) to end");
@@ -297,7 +298,7 @@ exit 0"#;
 /// then nothing of the run may be left.
 #[test]
 fn hangup_of_a_session_leading_rtmp_reaches_the_command() {
-    let Some(script_bin) = support::tool("/usr/bin/script") else {
+    let Some(script_bin) = tree::tool("/usr/bin/script") else {
         return;
     };
     let run = Run::new();
@@ -306,8 +307,8 @@ ready ready "$1"
 while :; do sleep 0.01; done"#;
     let line = format!(
         "exec {} -d --exec sh -c {} sh",
-        support::rtmp_bin(),
-        support::sh_quote(&script(body))
+        rtmp_bin().display(),
+        tree::sh_quote(&script(body))
     );
     let mut cmd = run.command(&script_bin);
     cmd.args(["-qefc", &line, "/dev/null"])
@@ -318,7 +319,7 @@ while :; do sleep 0.01; done"#;
     let leader = run
         .rtmp_processes()
         .into_iter()
-        .find(|&p| support::stat_field(p, 6) == Some(i64::from(p)))
+        .find(|&p| tree::stat_field(p, 6) == Some(i64::from(p)))
         .expect("rtmp leads the session of the terminal");
     send(outer.id(), libc::SIGKILL);
     let _ = outer.wait();
@@ -344,7 +345,7 @@ while :; do sleep 0.01; done"#;
 /// killed with SIGKILL (its pid, or its whole process group) inside the pause. Once everything
 /// has ended, no path may be left.
 fn sigkill_right_after_creation(group: bool) {
-    let Some(strace) = support::strace() else {
+    let Some(strace) = tree::strace() else {
         return;
     };
     let run = Run::new();
@@ -357,14 +358,14 @@ fn sigkill_right_after_creation(group: bool) {
         "-e",
         "inject=mkdir,mkdirat:delay_exit=500000",
     ])
-    .arg(support::rtmp_bin())
+    .arg(rtmp_bin())
     .args(["-d", "--exec", "true"]);
     let mut outer = cmd.spawn().expect("spawn strace");
     let created = wait_for(DEADLINE, || !run.created().is_empty());
     assert!(created, "rtmp never created its directory");
     let rtmp = run.rtmp_under(outer.id()).expect("rtmp's pid");
     if group {
-        support::send_group(outer.id(), libc::SIGKILL);
+        tree::send_group(outer.id(), libc::SIGKILL);
     } else {
         send(rtmp, libc::SIGKILL);
     }
@@ -396,7 +397,7 @@ fn sigkill_of_the_group_during_start_up_leaves_nothing() {
 /// directory already exists then, and the guardian is still in rtmp's group).
 #[test]
 fn sigkill_of_the_group_while_the_guardian_starts_leaves_nothing() {
-    let Some(strace) = support::strace() else {
+    let Some(strace) = tree::strace() else {
         return;
     };
     let run = Run::new();
@@ -409,17 +410,17 @@ fn sigkill_of_the_group_while_the_guardian_starts_leaves_nothing() {
         "-e",
         "inject=setsid:delay_enter=500000",
     ])
-    .arg(support::rtmp_bin())
+    .arg(rtmp_bin())
     .args(["-d", "--exec", "true"]);
     let mut outer = cmd.spawn().expect("spawn strace");
     let held = wait_for(DEADLINE, || {
         // Any process of the run: the guardian may already carry its own name there.
         run.processes()
             .iter()
-            .any(|p| support::in_syscall(p.pid, support::SYS_SETSID))
+            .any(|p| tree::in_syscall(p.pid, tree::SYS_SETSID))
     });
     assert!(held, "no rtmp process was ever held in setsid");
-    support::send_group(outer.id(), libc::SIGKILL);
+    tree::send_group(outer.id(), libc::SIGKILL);
     let _ = outer.wait();
     let clean = wait_for(DEADLINE, || {
         run.created().is_empty() && run.processes().is_empty()
@@ -440,7 +441,7 @@ fn sigkill_of_the_group_while_the_guardian_starts_leaves_nothing() {
 /// foreign entry must be intact and nothing else may be left: only the process that made the
 /// attempts knows which name is its own, and it never takes the foreign one for it.
 fn sigkill_during_an_eexist_retry(group: bool) {
-    let Some(strace) = support::strace() else {
+    let Some(strace) = tree::strace() else {
         return;
     };
     let run = Run::new();
@@ -453,7 +454,7 @@ fn sigkill_during_an_eexist_retry(group: bool) {
         "-e",
         "inject=mkdirat:delay_enter=500000:when=1",
     ])
-    .arg(support::rtmp_bin())
+    .arg(rtmp_bin())
     .args(["-d", "--exec", "true"]);
     let mut outer = cmd.spawn().expect("spawn strace");
     let mut held = None;
@@ -461,19 +462,19 @@ fn sigkill_during_an_eexist_retry(group: bool) {
         held = run
             .processes()
             .iter()
-            .find(|p| support::in_syscall(p.pid, support::SYS_MKDIRAT))
+            .find(|p| tree::in_syscall(p.pid, tree::SYS_MKDIRAT))
             .map(|p| p.pid);
         held.is_some()
     });
     assert!(found, "no process of the run was ever held in mkdirat");
     let guardian = held.expect("found");
-    let name = support::syscall_string_arg(guardian, 1).expect("the name mkdirat is given");
+    let name = tree::syscall_string_arg(guardian, 1).expect("the name mkdirat is given");
     let foreign = run.tmp().join(&name);
     fs::create_dir(&foreign).expect("the foreign entry");
     fs::write(foreign.join("not-rtmps"), "keep me").expect("its content");
     let rtmp = run.rtmp_under(outer.id()).expect("rtmp's pid");
     if group {
-        support::send_group(outer.id(), libc::SIGKILL);
+        tree::send_group(outer.id(), libc::SIGKILL);
     } else {
         send(rtmp, libc::SIGKILL);
     }
@@ -514,7 +515,7 @@ fn sigkill_of_the_group_during_an_eexist_retry_leaves_the_existing_name_alone() 
 /// pause. The command must never start, the path must be removed, and rtmp must die of TERM.
 #[test]
 fn signal_before_the_command_starts_stops_it_from_starting() {
-    let Some(strace) = support::strace() else {
+    let Some(strace) = tree::strace() else {
         return;
     };
     let run = Run::new();
@@ -525,7 +526,7 @@ fn signal_before_the_command_starts_stops_it_from_starting() {
     cmd.args(["-qq", "-f", "-e", "trace=execve,clone", "-o"])
         .arg(&log)
         .args(["-e", "inject=clone:delay_enter=500000:when=2"])
-        .arg(support::rtmp_bin())
+        .arg(rtmp_bin())
         .args(["-d", "--exec", "touch"])
         .arg(&ran);
     let mut outer = cmd.spawn().expect("spawn strace");
@@ -534,7 +535,7 @@ fn signal_before_the_command_starts_stops_it_from_starting() {
         .flatten()
         .expect("rtmp's pid");
     let held = wait_for(DEADLINE, || {
-        !run.guardians().is_empty() && support::in_syscall(rtmp, support::SYS_CLONE)
+        !run.guardians().is_empty() && tree::in_syscall(rtmp, tree::SYS_CLONE)
     });
     assert!(
         held,
@@ -701,7 +702,7 @@ ready ready "$1"; exit 0"#;
 /// must not run the command, must say why in one line, and exit 125.
 #[test]
 fn guardian_that_cannot_start_means_nothing_is_created_and_125() {
-    let Some(strace) = support::strace() else {
+    let Some(strace) = tree::strace() else {
         return;
     };
     let run = Run::new();
@@ -715,7 +716,7 @@ fn guardian_that_cannot_start_means_nothing_is_created_and_125() {
         "-e",
         "inject=clone:error=EAGAIN:when=1",
     ])
-    .arg(support::rtmp_bin())
+    .arg(rtmp_bin())
     .args(["-d", "--exec", "touch"])
     .arg(&ran);
     let mut outer = cmd.spawn().expect("spawn strace");
@@ -758,7 +759,7 @@ fn stopped_guardian_does_not_hang_rtmp() {
 /// the bound itself, so it takes about 12 s.
 #[test]
 fn guardian_that_does_not_answer_means_125_and_nothing_left() {
-    let Some(strace) = support::strace() else {
+    let Some(strace) = tree::strace() else {
         return;
     };
     let run = Run::new();
@@ -772,7 +773,7 @@ fn guardian_that_does_not_answer_means_125_and_nothing_left() {
         "-e",
         "inject=mkdirat:delay_enter=12000000",
     ])
-    .arg(support::rtmp_bin())
+    .arg(rtmp_bin())
     .args(["-d", "--exec", "touch"])
     .arg(&ran);
     let started = Instant::now();
@@ -897,7 +898,7 @@ rtmp=$PPID; ready ready "$1"; while kill -0 "$rtmp" 2>/dev/null; do sleep 0.01; 
 /// status 125, and nothing left.
 #[test]
 fn own_fork_failure_is_reported_as_cannot_start_the_command() {
-    let Some(strace) = support::strace() else {
+    let Some(strace) = tree::strace() else {
         return;
     };
     let run = Run::new();
@@ -910,7 +911,7 @@ fn own_fork_failure_is_reported_as_cannot_start_the_command() {
         "-e",
         "inject=clone:error=EAGAIN:when=2",
     ])
-    .arg(support::rtmp_bin())
+    .arg(rtmp_bin())
     .args(["-d", "--exec", "true"]);
     let mut outer = cmd.spawn().expect("spawn strace");
     let status = run.wait_exit(&mut outer, "rtmp to end");
@@ -931,7 +932,7 @@ fn own_fork_failure_is_reported_as_cannot_start_the_command() {
 /// the status is 125 after a successful command.
 #[test]
 fn failed_removal_names_the_entry_that_could_not_be_removed() {
-    let Some(strace) = support::strace() else {
+    let Some(strace) = tree::strace() else {
         return;
     };
     let run = Run::new();
@@ -944,7 +945,7 @@ fn failed_removal_names_the_entry_that_could_not_be_removed() {
         "-e",
         "inject=unlinkat:error=EPERM",
     ])
-    .arg(support::rtmp_bin())
+    .arg(rtmp_bin())
     .args([
         "-d",
         "--exec",
@@ -1083,383 +1084,4 @@ fn the_flags_usage_errors() {
         assert_eq!(status.code(), Some(0), "{ok}: {:?}", run.stderr());
     }
     run.assert_nothing_left();
-}
-
-// ------------------------------------------------------------------ support
-
-/// Helpers local to this file for now; they move into the shared support module of `tests/it/`.
-#[allow(dead_code)]
-mod support {
-    use std::fs;
-    use std::os::unix::process::CommandExt;
-    use std::path::{Path, PathBuf};
-    use std::process::{Child, Command, ExitStatus, Stdio};
-    use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-    use nix::libc;
-    use tempfile::TempDir;
-
-    /// How long any single wait may take before the test fails.
-    pub const DEADLINE: Duration = Duration::from_secs(10);
-    const STEP: Duration = Duration::from_millis(5);
-    /// The environment variable that marks every process of a run.
-    pub const MARK: &str = "RTMP_TREE_MARK";
-    /// The guardian's `/proc/PID/comm`.
-    pub const GUARDIAN: &str = "rtmp-guardian";
-    /// x86_64 system call numbers, as `/proc/PID/syscall` shows them.
-    pub const SYS_CLONE: i64 = 56;
-    pub const SYS_SETSID: i64 = 112;
-    pub const SYS_MKDIRAT: i64 = 258;
-
-    pub fn rtmp_bin() -> &'static str {
-        env!("CARGO_BIN_EXE_rtmp")
-    }
-
-    /// `Some(path)` if the tool exists; otherwise prints why the test is skipped.
-    pub fn tool(path: &str) -> Option<String> {
-        if Path::new(path).exists() {
-            Some(path.to_owned())
-        } else {
-            eprintln!("skipped: {path} is missing");
-            None
-        }
-    }
-
-    /// strace, if it exists and may trace here (ptrace allowed).
-    pub fn strace() -> Option<String> {
-        static WORKS: OnceLock<bool> = OnceLock::new();
-        let path = tool("/usr/bin/strace")?;
-        let works = *WORKS.get_or_init(|| {
-            Command::new(&path)
-                .args(["-qq", "-o", "/dev/null", "/bin/true"])
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        });
-        if works {
-            Some(path)
-        } else {
-            eprintln!("skipped: strace cannot trace here (ptrace not allowed?)");
-            None
-        }
-    }
-
-    /// Quotes `s` for `sh`.
-    pub fn sh_quote(s: &str) -> String {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-
-    /// Polls `cond` until it holds (true) or `limit` passes (false).
-    pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-        let deadline = Instant::now() + limit;
-        loop {
-            if cond() {
-                return true;
-            }
-            if Instant::now() > deadline {
-                return false;
-            }
-            std::thread::sleep(STEP);
-        }
-    }
-
-    pub fn send(pid: u32, sig: i32) {
-        let pid = libc::pid_t::try_from(pid).expect("pid fits");
-        // SAFETY: kill has no memory-safety preconditions.
-        unsafe { libc::kill(pid, sig) };
-    }
-
-    pub fn send_group(pgid: u32, sig: i32) {
-        let pgid = libc::pid_t::try_from(pgid).expect("pid fits");
-        // SAFETY: kill has no memory-safety preconditions.
-        unsafe { libc::kill(-pgid, sig) };
-    }
-
-    /// Field `n` (1-based, as in proc(5), n >= 4) of `/proc/PID/stat`.
-    pub fn stat_field(pid: u32, n: usize) -> Option<i64> {
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let rest = &stat[stat.rfind(')')? + 1..];
-        rest.split_whitespace().nth(n - 3)?.parse().ok()
-    }
-
-    /// The state letter of `/proc/PID/stat` (R, S, T, t, Z...).
-    pub fn state_of(pid: u32) -> Option<char> {
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        stat[stat.rfind(')')? + 1..].trim_start().chars().next()
-    }
-
-    /// Whether `pid` is inside (or stopped on entry to / exit from) system call `nr`.
-    pub fn in_syscall(pid: u32, nr: i64) -> bool {
-        fs::read_to_string(format!("/proc/{pid}/syscall"))
-            .ok()
-            .and_then(|s| s.split_whitespace().next()?.parse::<i64>().ok())
-            == Some(nr)
-    }
-
-    /// The NUL-terminated string that argument `n` (0-based) of the system call `pid` is held
-    /// in points to: `/proc/PID/syscall` gives the address, `/proc/PID/mem` the bytes (the
-    /// test process is an ancestor of the tracee, which ptrace's access check asks for).
-    pub fn syscall_string_arg(pid: u32, n: usize) -> Option<String> {
-        use std::os::unix::fs::FileExt;
-        let syscall = fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
-        let hex = syscall.split_whitespace().nth(1 + n)?;
-        let addr = u64::from_str_radix(hex.trim_start_matches("0x"), 16).ok()?;
-        let mem = fs::File::open(format!("/proc/{pid}/mem")).ok()?;
-        let mut buf = vec![0u8; 256];
-        let got = mem.read_at(&mut buf, addr).ok()?;
-        let end = buf[..got].iter().position(|&b| b == 0)?;
-        String::from_utf8(buf[..end].to_vec()).ok()
-    }
-
-    /// Direct children of `pid` (every thread's).
-    pub fn children(pid: u32) -> Vec<u32> {
-        let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
-            return Vec::new();
-        };
-        let mut out: Vec<u32> = tasks
-            .filter_map(Result::ok)
-            .filter_map(|t| fs::read_to_string(t.path().join("children")).ok())
-            .flat_map(|s| {
-                s.split_whitespace()
-                    .filter_map(|p| p.parse().ok())
-                    .collect::<Vec<u32>>()
-            })
-            .collect();
-        out.sort_unstable();
-        out
-    }
-
-    pub fn first_child(pid: u32) -> Option<u32> {
-        children(pid).first().copied()
-    }
-
-    fn comm(pid: u32) -> String {
-        fs::read_to_string(format!("/proc/{pid}/comm"))
-            .map(|s| s.trim_end().to_owned())
-            .unwrap_or_default()
-    }
-
-    /// A marked process: pid and name.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct Proc {
-        pub pid: u32,
-        pub comm: String,
-        pub state: Option<char>,
-    }
-
-    /// One run: a scratch root on /dev/shm with `tmp/` (rtmp's TMPDIR) and `aux/` (readiness
-    /// files, logs, stdout/stderr), and a marker unique to the run.
-    pub struct Run {
-        root: TempDir,
-        pub mark: String,
-    }
-
-    impl Run {
-        pub fn new() -> Run {
-            static COUNT: AtomicUsize = AtomicUsize::new(0);
-            let root = tempfile::Builder::new()
-                .prefix("rtmp-tree.")
-                .tempdir_in("/dev/shm")
-                .or_else(|_| tempfile::Builder::new().prefix("rtmp-tree.").tempdir())
-                .expect("scratch root");
-            fs::create_dir(root.path().join("tmp")).expect("tmp");
-            fs::create_dir(root.path().join("aux")).expect("aux");
-            let nanos = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            let mark = format!(
-                "{}-{}-{nanos}",
-                std::process::id(),
-                COUNT.fetch_add(1, Ordering::Relaxed)
-            );
-            Run { root, mark }
-        }
-
-        pub fn tmp(&self) -> PathBuf {
-            self.root.path().join("tmp")
-        }
-
-        pub fn aux(&self, name: &str) -> PathBuf {
-            self.root.path().join("aux").join(name)
-        }
-
-        /// `program` with the run's environment, in a process group of its own, stdin from
-        /// /dev/null, stdout and stderr to files in `aux/`.
-        pub fn command(&self, program: &str) -> Command {
-            let mut cmd = Command::new(program);
-            cmd.env(MARK, &self.mark)
-                .env("TMPDIR", self.tmp())
-                .env("AUX", self.root.path().join("aux"))
-                .env_remove("RTMP_PATH")
-                .current_dir(self.root.path().join("aux"))
-                .process_group(0)
-                .stdin(Stdio::null())
-                .stdout(fs::File::create(self.aux("stdout")).expect("stdout file"))
-                .stderr(fs::File::create(self.aux("stderr")).expect("stderr file"));
-            // SAFETY: setrlimit is async-signal-safe; no core files from rtmp or its children.
-            unsafe {
-                cmd.pre_exec(|| {
-                    let zero = libc::rlimit {
-                        rlim_cur: 0,
-                        rlim_max: 0,
-                    };
-                    libc::setrlimit(libc::RLIMIT_CORE, &zero);
-                    Ok(())
-                });
-            }
-            cmd
-        }
-
-        pub fn spawn_rtmp(&self, args: &[&str]) -> Child {
-            let mut cmd = self.command(rtmp_bin());
-            cmd.args(args);
-            cmd.spawn().expect("spawn rtmp")
-        }
-
-        /// Waits for the readiness file `aux/NAME`; returns its content as a path.
-        #[track_caller]
-        pub fn wait_ready(&self, name: &str) -> PathBuf {
-            let file = self.aux(name);
-            assert!(
-                wait_for(DEADLINE, || file.exists()),
-                "timed out waiting for {name}; stderr {:?}",
-                self.stderr()
-            );
-            PathBuf::from(fs::read_to_string(&file).expect("read readiness file"))
-        }
-
-        /// Waits (bounded) for `child` to end.
-        #[track_caller]
-        pub fn wait_exit(&self, child: &mut Child, what: &str) -> ExitStatus {
-            let deadline = Instant::now() + DEADLINE;
-            loop {
-                if let Some(status) = child.try_wait().expect("try_wait") {
-                    return status;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "timed out waiting for {what}; processes {:?}, stderr {:?}",
-                    self.processes(),
-                    self.stderr()
-                );
-                std::thread::sleep(STEP);
-            }
-        }
-
-        pub fn stderr(&self) -> String {
-            fs::read_to_string(self.aux("stderr")).unwrap_or_default()
-        }
-
-        pub fn lines(&self, name: &str) -> Vec<String> {
-            fs::read_to_string(self.aux(name))
-                .unwrap_or_default()
-                .lines()
-                .map(str::to_owned)
-                .collect()
-        }
-
-        /// What rtmp created in its TMPDIR.
-        pub fn created(&self) -> Vec<PathBuf> {
-            fs::read_dir(self.tmp())
-                .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-                .unwrap_or_default()
-        }
-
-        /// Live (not zombie) processes that carry this run's marker, except the tools the
-        /// tests wrap rtmp in (strace, script).
-        pub fn processes(&self) -> Vec<Proc> {
-            let wanted = format!("{MARK}={}", self.mark);
-            let Ok(entries) = fs::read_dir("/proc") else {
-                return Vec::new();
-            };
-            let mut out: Vec<Proc> = entries
-                .filter_map(Result::ok)
-                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-                .filter(|pid| {
-                    fs::read(format!("/proc/{pid}/environ"))
-                        .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == wanted.as_bytes()))
-                })
-                .map(|pid| Proc {
-                    pid,
-                    comm: comm(pid),
-                    state: state_of(pid),
-                })
-                .filter(|p| p.state != Some('Z') && p.comm != "strace" && p.comm != "script")
-                .collect();
-            out.sort_by_key(|p| p.pid);
-            out
-        }
-
-        /// Marked processes named `rtmp`.
-        pub fn rtmp_processes(&self) -> Vec<u32> {
-            self.processes()
-                .into_iter()
-                .filter(|p| p.comm == "rtmp")
-                .map(|p| p.pid)
-                .collect()
-        }
-
-        /// The rtmp that `parent` (strace) started: a marked process named `rtmp` whose parent
-        /// is `parent`. (strace forks short-lived test children of its own at start-up, so its
-        /// first child is not always rtmp; the command's child before `exec` is named `rtmp`
-        /// too, but its parent is rtmp.)
-        pub fn rtmp_under(&self, parent: u32) -> Option<u32> {
-            self.rtmp_processes()
-                .into_iter()
-                .find(|&p| stat_field(p, 4) == Some(i64::from(parent)))
-        }
-
-        pub fn guardians(&self) -> Vec<u32> {
-            self.processes()
-                .into_iter()
-                .filter(|p| p.comm == GUARDIAN)
-                .map(|p| p.pid)
-                .collect()
-        }
-
-        /// Marked processes other than rtmp (`pid`) and its guardians: the command's tree.
-        pub fn tree_processes(&self, rtmp: u32) -> Vec<Proc> {
-            self.processes()
-                .into_iter()
-                .filter(|p| p.pid != rtmp && p.comm != GUARDIAN)
-                .collect()
-        }
-
-        pub fn tree(&self, rtmp: u32) -> Vec<u32> {
-            self.tree_processes(rtmp).iter().map(|p| p.pid).collect()
-        }
-
-        /// Within [`DEADLINE`]: no marked process and nothing in TMPDIR.
-        #[track_caller]
-        pub fn assert_nothing_left(&self) {
-            let clean = wait_for(DEADLINE, || {
-                self.processes().is_empty() && self.created().is_empty()
-            });
-            assert!(
-                clean,
-                "left behind: processes {:?}, paths {:?}",
-                self.processes(),
-                self.created()
-            );
-        }
-    }
-
-    impl Drop for Run {
-        /// SIGKILLs whatever still carries the marker (a broken rtmp must not leave processes
-        /// running), a few rounds for processes that fork meanwhile.
-        fn drop(&mut self) {
-            for _ in 0..20 {
-                let left = self.processes();
-                if left.is_empty() {
-                    break;
-                }
-                for p in left {
-                    send(p.pid, libc::SIGKILL);
-                }
-                std::thread::sleep(STEP);
-            }
-        }
-    }
 }

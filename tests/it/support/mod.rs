@@ -1,7 +1,9 @@
 //! What the integration tests share: the test environment (after fd's `testenv` and ripgrep's
 //! `Dir` + `TestCommand`), the rtmp binary, scratch directories, and through the submodules the
 //! waits ([`wait`]), processes and handshakes ([`process`]), pseudo-terminals ([`pty`]) and the
-//! re-exec harness ([`hook`]). Everything is re-exported here: `use crate::support::{...}`.
+//! re-exec harness ([`hook`]). Everything is re-exported here: `use crate::support::{...}`,
+//! except [`tree`] (a command's whole process tree, with a `Run` and a tolerant `send` of its
+//! own), which is used as `crate::support::tree`.
 //!
 //! A [`TestEnv`] owns a scratch directory (on `/dev/shm` when it is writable) with an empty
 //! `tmp/` inside it. Commands run in the scratch directory with a clean environment:
@@ -17,6 +19,7 @@ pub mod hook;
 pub mod process;
 pub mod pty;
 pub mod shells;
+pub mod tree;
 pub mod wait;
 
 pub use hook::*;
