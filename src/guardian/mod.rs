@@ -112,6 +112,7 @@
 mod leftovers;
 pub mod protocol;
 mod serve;
+pub mod until;
 
 use std::ffi::OsStr;
 use std::io;
