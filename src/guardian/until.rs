@@ -29,7 +29,7 @@
 //! Cost: one sleeping guardian process (and one pidfd) per call for as long as PID lives.
 
 use std::ffi::{CString, OsStr, OsString};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
@@ -171,8 +171,9 @@ pub struct Pending {
 impl Pending {
     /// The names are out: the guardian keeps them until PID exits. A failed send means the
     /// guardian is gone (it removed the paths on its own end-of-file); nothing is to be done.
-    pub fn confirm(mut self) {
-        let _ = self.socket.write_all(b"K");
+    pub fn confirm(self) {
+        // MSG_NOSIGNAL: a dead guardian must not kill rtmp with SIGPIPE after the names are out.
+        let _ = fs::send_all(self.socket.as_raw_fd(), b"K");
     }
 }
 
@@ -232,8 +233,9 @@ fn run(socket: OwnedFd, pidfd: OwnedFd, dirs: Vec<OwnedFd>, plans: &[Plan], kind
     process::set_process_name(super::NAME);
     // Its own session first (no controlling terminal; a signal to rtmp's group misses it),
     // before anything is created: a group kill up to here leaves nothing.
+    // On failure, end-of-file without a reply: rtmp says it cannot start the guardian.
     if unistd::setsid().is_err() {
-        let _ = fs::send_all(socket.as_raw_fd(), &failed(libc::EPERM, 0));
+        drop(socket);
         process::exit_now(1);
     }
     let Ok((socket, pidfd, dirs)) = lay_out(socket, pidfd, dirs) else {

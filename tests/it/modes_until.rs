@@ -260,3 +260,29 @@ fn usage_errors() {
         out.nothing_left();
     }
 }
+
+#[test]
+fn a_write_error_removes_everything_at_once() {
+    let env = TestEnv::new();
+    let mut pid = sleeper();
+    // The names cannot be printed, so rtmp never confirms them: the guardian removes them
+    // while PID still lives (all or nothing, as without --until).
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let mut cmd = env.rtmp_cmd(["-d", "--until", &pid.id().to_string(), "-p", "."]);
+    cmd.stdout(full);
+    let out = env.run_cmd(&mut cmd);
+    out.code(1);
+    assert!(
+        out.stderr_str().starts_with("rtmp: write error"),
+        "{}",
+        out.context()
+    );
+    wait_until("the guardian to remove the directory", || {
+        env.listing() == vec!["tmp/".to_owned()]
+    });
+    send(pid.id(), libc::SIGKILL);
+    wait_exit(&mut pid);
+}
