@@ -29,6 +29,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtmp' -ScriptBlock {
             [CompletionResult]::new('--placeholder', '--placeholder', [CompletionResultType]::ParameterName, 'Use STR instead of {} as the placeholder')
             [CompletionResult]::new('--kill-after', '--kill-after', [CompletionResultType]::ParameterName, 'End what CMD leaves running: SIGTERM, then SIGKILL after DURATION (2s)')
             [CompletionResult]::new('--replace', '--replace', [CompletionResultType]::ParameterName, 'With --exec: write next to DEST, move over DEST only if CMD exits 0')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Without --exec: remove the path(s) when process PID exits')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Create a directory, not a file')
             [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Create a directory, not a file')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Do not create anything; merely print a name (unsafe)')

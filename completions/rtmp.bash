@@ -81,7 +81,7 @@ _rtmp() {
 
     case "${cmd}" in
         rtmp)
-            opts="-d -u -q -p -t -I -h -V --directory --dry-run --quiet --suffix --tmpdir= --exec --placeholder --no-placeholder --export-tmpdir --keep-on-failure --keep --kill-after --wait-children --cd --anonymous --shell --stdin --replace --help --version"
+            opts="-d -u -q -p -t -I -h -V --directory --dry-run --quiet --suffix --tmpdir= --exec --placeholder --no-placeholder --export-tmpdir --keep-on-failure --keep --kill-after --wait-children --cd --anonymous --shell --stdin --replace --until --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]] && compopt -o nospace 2>/dev/null
@@ -113,6 +113,10 @@ _rtmp() {
                     return 0
                     ;;
                 --replace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

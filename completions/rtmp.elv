@@ -34,6 +34,7 @@ set edit:completion:arg-completer[rtmp] = {|@words|
             cand --placeholder 'Use STR instead of {} as the placeholder'
             cand --kill-after 'End what CMD leaves running: SIGTERM, then SIGKILL after DURATION (2s)'
             cand --replace 'With --exec: write next to DEST, move over DEST only if CMD exits 0'
+            cand --until 'Without --exec: remove the path(s) when process PID exits'
             cand -d 'Create a directory, not a file'
             cand --directory 'Create a directory, not a file'
             cand -u 'Do not create anything; merely print a name (unsafe)'

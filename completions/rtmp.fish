@@ -60,6 +60,7 @@ complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash' -l e
 complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash' -s I -l placeholder -d 'Use STR instead of {} as the placeholder' -r
 complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash' -l kill-after -d 'End what CMD leaves running: SIGTERM, then SIGKILL after DURATION (2s)' -r
 complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash' -l replace -d 'With --exec: write next to DEST, move over DEST only if CMD exits 0' -r -F
+complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash' -l until -d 'Without --exec: remove the path(s) when process PID exits' -r
 complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash' -s d -l directory -d 'Create a directory, not a file'
 complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash' -s u -l dry-run -d 'Do not create anything; merely print a name (unsafe)'
 complete -c rtmp -n 'not __rtmp_after_exec; and not __rtmp_after_dash_dash' -s q -l quiet -d 'Suppress diagnostics about file/dir-creation failure'

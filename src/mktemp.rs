@@ -14,9 +14,10 @@ use std::os::unix::ffi::OsStrExt;
 use crate::create::{CreateError, Created, create};
 use crate::errors::os_error_text;
 use crate::exit::Outcome;
+use crate::guardian::until::{Until, UntilError};
 use crate::output::{warn, write_stdout};
 use crate::request::{Mktemp, Request};
-use crate::template::TemplateError;
+use crate::template::{Plan, TemplateError};
 
 /// Why one template gave no name.
 #[derive(Debug)]
@@ -78,6 +79,9 @@ pub fn create_and_print(request: &Request, mktemp: &Mktemp, env_tmpdir: Option<&
             }
         }
     }
+    if let Some(pid) = mktemp.until {
+        return create_until(request, &plans, mktemp, pid);
+    }
     let mut created: Vec<Created> = Vec::with_capacity(plans.len());
     for plan in &plans {
         match create(plan, mktemp.kind, mktemp.dry_run) {
@@ -96,6 +100,38 @@ pub fn create_and_print(request: &Request, mktemp: &Mktemp, env_tmpdir: Option<&
         }
         return Outcome::Failure;
     }
+    Outcome::Success
+}
+
+/// `--until PID`: PID pinned first, then one guardian creates every plan and keeps the paths
+/// until PID exits ([`crate::guardian::until`]); all or nothing as without it: a creation or
+/// write failure leaves nothing (the guardian removes what it made).
+fn create_until(request: &Request, plans: &[Plan], mktemp: &Mktemp, pid: i32) -> Outcome {
+    let pending = Until::pin(pid).and_then(|until| until.create(plans, mktemp.kind));
+    let pending = match pending {
+        Ok(pending) => pending,
+        Err(UntilError::Create(_, e)) => {
+            report(request, &Failure::Create(e));
+            return Outcome::Failure;
+        }
+        // Not a creation failure: `-q` does not hide it.
+        Err(UntilError::Pid(message)) => {
+            warn(&message);
+            return Outcome::Failure;
+        }
+        Err(UntilError::Guardian(e)) => {
+            warn(&format!("cannot start the guardian: {}", os_error_text(&e)));
+            return Outcome::Failure;
+        }
+    };
+    if let Err(e) = print_names(&pending.created) {
+        // Dropping `pending` without confirming makes the guardian remove them now.
+        if !request.quiet {
+            warn(&format!("write error: {}", os_error_text(&e)));
+        }
+        return Outcome::Failure;
+    }
+    pending.confirm();
     Outcome::Success
 }
 

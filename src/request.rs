@@ -55,6 +55,8 @@ pub struct Mktemp {
     pub dry_run: bool,
     /// TEMPLATE operands, in order (empty: the default template). Several are BSD's spelling.
     pub templates: Vec<OsString>,
+    /// `--until PID`: a detached guardian removes the paths when PID exits (issue 14).
+    pub until: Option<i32>,
 }
 
 /// The part of a request only `--exec` mode has.
@@ -413,6 +415,7 @@ mod tests {
                 kind: Kind::File,
                 dry_run: false,
                 templates: Vec::new(),
+                until: None,
             }),
         }
     }

@@ -70,6 +70,8 @@ pub mod id {
     pub const STDIN: &str = "stdin";
     /// `--replace DEST`.
     pub const REPLACE: &str = "replace";
+    /// `--until PID`.
+    pub const UNTIL: &str = "until";
 }
 
 /// The text after the options in `--help`, before the exit statuses.
@@ -291,6 +293,19 @@ pub fn command() -> Command {
                      instead. Not with --anonymous, --shell or --export-tmpdir.",
                 ),
         ])
+        .next_help_heading("Scripts without trap")
+        .args([value(id::UNTIL, "PID").long("until").with_help(
+            "Without --exec: remove the path(s) when process PID exits",
+            "The paths are created and printed and rtmp returns at once; a detached guardian \
+             (own session, /dev/null on stdin, stdout and stderr, so $(...) does not wait for \
+             it) removes them, without following symlinks, when process PID exits, however it \
+             exits (SIGKILL included). PID is pinned with pidfd_open before anything is \
+             created, so a reused pid cannot change the lifetime; a PID that does not exist or \
+             is not visible is an error (status 1) and nothing is created. Several templates \
+             share one guardian. Costs one sleeping process per call while PID lives. Needs \
+             Linux 5.3 or later. Not with --exec, -u or --anonymous. \
+             Example: dir=$(rtmp -d --until $$) || exit 1",
+        )])
         .next_help_heading("Info")
         .args([
             flag(id::SHORT_HELP, Some('h'), None).help("Print a short help"),
@@ -390,12 +405,13 @@ mod tests {
             id::TEMPLATES,
             id::STDIN,
             id::REPLACE,
+            id::UNTIL,
         ] {
             assert!(
                 command.get_arguments().any(|a| a.get_id() == name),
                 "{name}"
             );
         }
-        assert_eq!(command.get_arguments().count(), 24);
+        assert_eq!(command.get_arguments().count(), 25);
     }
 }

@@ -234,6 +234,8 @@ struct Flags {
     stdin: bool,
     /// Issue 14: `--replace DEST`.
     replace: Option<OsString>,
+    /// Issue 14: `--until PID`, as typed.
+    until: Option<OsString>,
     /// `-p`, `--tmpdir` or `-t` was given (`--replace` puts the path next to DEST).
     location_given: bool,
 }
@@ -254,6 +256,7 @@ impl Flags {
             wait_children: matches.get_flag(id::WAIT_CHILDREN),
             stdin: matches.get_flag(id::STDIN),
             replace: value(matches, id::REPLACE),
+            until: value(matches, id::UNTIL),
             location_given: matches.indices_of(id::P).is_some()
                 || matches.indices_of(id::TMPDIR).is_some()
                 || matches.get_flag(id::T),
@@ -298,6 +301,9 @@ fn mode(
         }
         (None, true) => ExecCommand::Shell,
         (None, false) => {
+            if flags.until.is_some() && flags.anonymous {
+                return fail("--anonymous cannot be combined with --until");
+            }
             for (given, name) in [
                 (flags.export_tmpdir, "--export-tmpdir"),
                 (flags.keep_on_failure, "--keep-on-failure"),
@@ -318,6 +324,22 @@ fn mode(
                     return fail(&format!("option '{name}' requires --exec"));
                 }
             }
+            let until = match &flags.until {
+                None => None,
+                Some(pid) => match pid.to_str().and_then(|p| p.parse::<i32>().ok()) {
+                    Some(pid) if pid > 0 => Some(pid),
+                    _ => {
+                        return fail(&format!(
+                            "invalid PID for --until: '{}'",
+                            pid.to_string_lossy()
+                        ));
+                    }
+                },
+            };
+            if until.is_some() && flags.dry_run {
+                let dry_run = getopt::typed_flag(args, b'u', "dry-run");
+                return fail(&format!("{dry_run} cannot be combined with --until"));
+            }
             return Ok(Mode::Mktemp(Mktemp {
                 kind: if flags.directory {
                     Kind::Directory
@@ -326,11 +348,15 @@ fn mode(
                 },
                 dry_run: flags.dry_run,
                 templates,
+                until,
             }));
         }
     };
     let directory = flags.directory || flags.shell;
     let exec = if flags.shell { "--shell" } else { "--exec" };
+    if flags.until.is_some() {
+        return fail(&format!("--until cannot be combined with {exec}"));
+    }
     if flags.dry_run {
         let dry_run = getopt::typed_flag(args, b'u', "dry-run");
         return fail(&format!("{dry_run} cannot be combined with {exec}"));

@@ -8,6 +8,8 @@
 //! * [`protocol`]: the bytes on the socket between the two, pure and table-tested.
 //! * `serve`: the forked side.
 //! * `leftovers`: the run's processes, found by their marker once rtmp is dead, and ended.
+//! * [`until`]: `--until PID` (mktemp mode), the same start-up (fork before anything exists,
+//!   the guardian creates) for several templates, kept until a pinned process exits.
 //!
 //! # Start-up order, and why each window is closed
 //!
@@ -112,6 +114,7 @@
 mod leftovers;
 pub mod protocol;
 mod serve;
+pub mod until;
 
 use std::ffi::OsStr;
 use std::io;

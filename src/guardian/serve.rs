@@ -132,7 +132,7 @@ fn create_and_serve(layout: &Layout, plan: &Plan, kind: Kind) -> Outcome {
 /// all were blocked (module doc of [`super`]). Done after the reply, so these sixty-odd
 /// `sigaction`s are not on the path rtmp waits on; a signal that arrived during the start-up
 /// was pending, and is discarded now if it is one the guardian ignores.
-fn ignore_signals() {
+pub(super) fn ignore_signals() {
     for sig in 1..=libc::SIGRTMAX() {
         let disposition = if LEFT_DEFAULT.contains(&sig) {
             Disposition::Default

@@ -55,7 +55,7 @@ const README_SECTIONS: &[&str] = &[
     "# rtmp",
     "## Use in scripts",
     "## Terminal use",
-    "## Scripts without trap: `--stdin` and `--replace`",
+    "## Scripts without trap: `--until`, `--stdin` and `--replace`",
 ];
 
 /// The `sh` blocks of `markdown` under the headings in `sections`.

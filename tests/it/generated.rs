@@ -160,6 +160,15 @@ A file sorted in place, atomically: the sorted copy replaces it only if sort suc
 rtmp \-\-replace big.txt \-\-exec sh \-c 'sort big.txt > "$1"' sh {}
 .RE
 .fi
+A directory that lives as long as the script, without a trap: a detached guardian (one
+sleeping process while the script runs) removes it when the script's process exits, however
+it exits, kill \-9 included:
+.PP
+.nf
+.RS
+dir=$(rtmp \-d \-\-until $$) || exit 1
+.RE
+.fi
 .SH "SEE ALSO"
 .BR mktemp (1),
 .BR mkstemp (3),

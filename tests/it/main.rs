@@ -22,6 +22,7 @@ mod support;
 mod gnu_compare;
 mod location;
 mod modes;
+mod modes_until;
 mod options;
 mod output_errors;
 mod planner_props;
