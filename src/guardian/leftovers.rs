@@ -34,7 +34,6 @@
 //! * A process outside the run that was given the same entry on purpose, after the guardian
 //!   started, is taken as a member.
 
-use std::collections::HashSet;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
@@ -51,9 +50,6 @@ const RESCAN: Duration = Duration::from_millis(20);
 
 /// How long apart the two empty looks are that end the guardian's wait (`Run::none_after_a_pause`).
 const SETTLE: Duration = Duration::from_millis(20);
-
-/// How many passes a signal gets at most (as `crate::supervise`'s tree).
-const MAX_PASSES: usize = 16;
 
 /// One pinned member.
 type Member = process::PinnedProcess;
@@ -98,19 +94,7 @@ impl Run<'_> {
     /// Sends `sig` to every member once, in passes until one finds no member it had not
     /// signalled.
     fn signal_all(&self, sig: libc::c_int) {
-        let mut done: HashSet<(Pid, u64)> = HashSet::new();
-        for _ in 0..MAX_PASSES {
-            let mut new = 0;
-            for m in self.members() {
-                if done.insert((m.pid, m.start_time)) {
-                    m.send(sig);
-                    new += 1;
-                }
-            }
-            if new == 0 {
-                break;
-            }
-        }
+        process::signal_each_once(sig, || self.members());
     }
 }
 

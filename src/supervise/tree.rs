@@ -16,16 +16,10 @@
 //!
 //! Invariant: nothing here waits or reaps; the supervisor owns all waiting.
 
-use std::collections::HashSet;
-
 use nix::libc;
 use nix::unistd::Pid;
 
 use crate::sys::process;
-
-/// How many passes a signal gets at most: each pass signals the members the previous ones
-/// had not seen (forked meanwhile); systemd's cgroup kill loop is bounded the same way.
-const MAX_PASSES: usize = 16;
 
 /// One pinned member.
 type Member = process::PinnedProcess;
@@ -97,20 +91,7 @@ impl Tree {
     /// Sends `sig` to every member once, in passes until a pass finds no member it had not
     /// signalled (processes forked meanwhile). Returns how many were signalled.
     pub(super) fn signal_all(&self, sig: libc::c_int) -> usize {
-        let mut done: HashSet<(Pid, u64)> = HashSet::new();
-        for _ in 0..MAX_PASSES {
-            let mut new = 0;
-            for m in self.members() {
-                if done.insert((m.pid, m.start_time)) {
-                    m.send(sig);
-                    new += 1;
-                }
-            }
-            if new == 0 {
-                break;
-            }
-        }
-        done.len()
+        process::signal_each_once(sig, || self.members())
     }
 
     /// Sends SIGCONT to every member that is stopped (state `T`).
@@ -138,13 +119,8 @@ fn pin(pid: Pid, parent: Pid) -> Option<Member> {
 /// The children of `parent` found by one scan of `/proc/*/stat`: the fallback for kernels
 /// without `/proc/PID/task/TID/children`.
 fn scan_children(parent: Pid) -> Vec<Pid> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse::<libc::pid_t>().ok())
-        .map(Pid::from_raw)
+    process::all_pids()
+        .into_iter()
         .filter(|&p| process::proc_stat(p).is_some_and(|s| s.ppid == parent))
         .collect()
 }

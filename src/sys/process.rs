@@ -290,6 +290,34 @@ pub fn leads_session() -> bool {
     nix::unistd::getsid(None).is_ok_and(|sid| sid == nix::unistd::getpid())
 }
 
+/// How many looks [`signal_each_once`] makes at most: each signals the processes the previous
+/// ones had not seen (forked meanwhile); systemd's cgroup kill loop is bounded the same way.
+const MAX_PASSES: usize = 16;
+
+/// Sends `sig` once to every process that `members` finds, looking again until a look finds
+/// none it had not signalled (processes forked meanwhile), at most [`MAX_PASSES`] looks.
+/// Returns how many were signalled. The one loop behind the supervisor's tree
+/// (`crate::supervise::tree`) and the guardian's leftovers (`crate::guardian::leftovers`).
+pub fn signal_each_once(
+    sig: libc::c_int,
+    mut members: impl FnMut() -> Vec<PinnedProcess>,
+) -> usize {
+    let mut done: std::collections::HashSet<(Pid, u64)> = std::collections::HashSet::new();
+    for _ in 0..MAX_PASSES {
+        let mut new = 0;
+        for m in members() {
+            if done.insert((m.pid, m.start_time)) {
+                m.send(sig);
+                new += 1;
+            }
+        }
+        if new == 0 {
+            break;
+        }
+    }
+    done.len()
+}
+
 /// A process pinned for signalling: by a pidfd, so a recycled pid is never hit, or where the
 /// kernel has no pidfds (or the descriptor table is full) by pid and start time. Both the
 /// supervisor's tree and the guardian's leftovers use it (`crate::supervise::tree`,
