@@ -265,12 +265,7 @@ fn os_seed() -> u64 {
 /// Errors: [`CreateError`] (`failed to create file via template ...`) with the OS error.
 pub fn create_anonymous(plan: &Plan) -> Result<OwnedFd, CreateError> {
     let fail = |source| CreateError::new(Kind::File, plan, source);
-    let dir = if plan.dir.is_empty() {
-        Path::new(".")
-    } else {
-        Path::new(&plan.dir)
-    };
-    let file = match open_unnamed_file(dir).map_err(fail)? {
+    let file = match open_unnamed_file(plan.dir_path()).map_err(fail)? {
         Some(file) => file,
         None => {
             let (path, file) = make_in(plan, Kind::File, create_file)?;

@@ -9,6 +9,7 @@
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
 
 use crate::quote::quote;
 
@@ -49,6 +50,16 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The directory the name goes in, for opening it: [`Plan::dir`], or `.` when that is
+    /// empty (the current directory).
+    pub fn dir_path(&self) -> &Path {
+        if self.dir.is_empty() {
+            Path::new(".")
+        } else {
+            Path::new(&self.dir)
+        }
+    }
+
     /// The full template with its directory joined and the X's not yet replaced: the `%s` of
     /// GNU's `failed to create file via template %s`.
     pub fn template(&self) -> OsString {

@@ -14,7 +14,6 @@ use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
 use crate::cleanup::{RemoveError, remove_entry};
 use crate::create::{CreateError, Created, create_anonymous};
@@ -113,12 +112,7 @@ pub(super) fn make_target(
     let fail = |e| TargetError::Create(CreateError::new(kind, &plan, e));
     // Followed as a `mkdir` of the whole path would follow it (the directories above the
     // path are trusted); its errors (ENOENT, ENOTDIR, EACCES, ELOOP...) are the creation's.
-    let dir = if plan.dir.is_empty() {
-        Path::new(".")
-    } else {
-        Path::new(&plan.dir)
-    };
-    let parent = open_anchor(dir).map_err(fail)?;
+    let parent = open_anchor(plan.dir_path()).map_err(fail)?;
     let (guardian, created) =
         Guardian::create(&plan, kind, parent.as_fd()).map_err(|e| match e {
             StartError::Guardian(e) => TargetError::Guardian(e),

@@ -171,6 +171,25 @@ pub enum StartError {
     Create(io::Error),
 }
 
+/// Forks a guardian (the `--exec` one or `--until`'s) with every signal blocked across the
+/// fork, so it starts with all of them blocked: none can end it or run one of rtmp's handlers
+/// in it before it has replaced them (`serve`). rtmp has its own mask back right after; a
+/// signal sent to rtmp in between is only delayed, never lost.
+///
+/// Must be called while rtmp is single-threaded (see the module doc).
+///
+/// # Errors
+/// The OS error of `pthread_sigmask` or `fork`.
+pub(super) fn fork_with_signals_blocked() -> io::Result<ForkResult> {
+    let mask = SigSet::all().thread_swap_mask(SigmaskHow::SIG_SETMASK)?;
+    let forked = process::fork_single_threaded();
+    if !matches!(forked, Ok(ForkResult::Child)) {
+        // Cannot fail: the mask is one `thread_swap_mask` just returned.
+        let _ = mask.thread_set_mask();
+    }
+    forked
+}
+
 impl Guardian {
     /// Forks the guardian, which leaves rtmp's session and creates `plan` as a `kind` in the
     /// directory open as `dir` (the opened `plan.dir`); returns the handle and what was created.
@@ -190,19 +209,7 @@ impl Guardian {
         // Only rtmp's end: every read and write of rtmp's on it is bounded by construction.
         ours.set_nonblocking(true).map_err(StartError::Guardian)?;
         let theirs = OwnedFd::from(theirs);
-        // Every signal is blocked across the fork, so the guardian starts with all of them
-        // blocked: none can end it or run one of rtmp's handlers in it before it has replaced
-        // them (`serve`). rtmp has its own mask back right after; a signal sent to rtmp in
-        // between is only delayed, never lost.
-        let mask = SigSet::all()
-            .thread_swap_mask(SigmaskHow::SIG_SETMASK)
-            .map_err(|e| StartError::Guardian(e.into()))?;
-        let forked = process::fork_single_threaded();
-        if !matches!(forked, Ok(ForkResult::Child)) {
-            // Cannot fail: the mask is one `thread_swap_mask` just returned.
-            let _ = mask.thread_set_mask();
-        }
-        match forked.map_err(StartError::Guardian)? {
+        match fork_with_signals_blocked().map_err(StartError::Guardian)? {
             ForkResult::Child => serve::run_guardian(theirs, ours.into(), dir, plan, kind),
             ForkResult::Parent { child } => {
                 drop(theirs);

@@ -33,13 +33,11 @@ use std::io::{self, Read};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
-use std::path::Path;
 
 use nix::errno::Errno;
 use nix::fcntl::{self, OFlag};
 use nix::libc;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{SigSet, SigmaskHow};
 use nix::sys::stat::Mode;
 use nix::unistd::{self, ForkResult, Pid};
 
@@ -105,29 +103,14 @@ impl Until {
         // creation's failure (GNU's message), and nothing exists yet.
         let mut dirs = Vec::with_capacity(plans.len());
         for (i, plan) in plans.iter().enumerate() {
-            let dir = if plan.dir.is_empty() {
-                Path::new(".")
-            } else {
-                Path::new(&plan.dir)
-            };
-            let dir = fs::open_anchor(dir)
+            let dir = fs::open_anchor(plan.dir_path())
                 .map_err(|e| UntilError::Create(i, CreateError::new(kind, plan, e)))?;
             dirs.push(dir);
         }
         let (ours, theirs) = UnixStream::pair().map_err(UntilError::Guardian)?;
         ours.set_read_timeout(Some(REPLY_TIMEOUT))
             .map_err(UntilError::Guardian)?;
-        // All signals blocked across the fork, as for the `--exec` guardian (module doc of
-        // `super`): nothing ends the child or runs rtmp's handlers in it before it has set
-        // its own dispositions.
-        let mask = SigSet::all()
-            .thread_swap_mask(SigmaskHow::SIG_SETMASK)
-            .map_err(|e| UntilError::Guardian(e.into()))?;
-        let forked = process::fork_single_threaded();
-        if !matches!(forked, Ok(ForkResult::Child)) {
-            let _ = mask.thread_set_mask();
-        }
-        match forked.map_err(UntilError::Guardian)? {
+        match super::fork_with_signals_blocked().map_err(UntilError::Guardian)? {
             ForkResult::Child => {
                 drop(ours);
                 run(theirs.into(), self.pidfd, dirs, plans, kind)
