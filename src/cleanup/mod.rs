@@ -215,6 +215,13 @@ impl Pinned {
         Ok(Pinned { parent, name })
     }
 
+    /// The entry `name` of the directory already open as `parent`: for a path created
+    /// relative to a directory descriptor (the `--exec` guardian creates it in the directory
+    /// rtmp opened), which is pinned from before the entry existed.
+    pub fn in_dir(parent: OwnedFd, name: CString) -> Pinned {
+        Pinned { parent, name }
+    }
+
     /// The pinned parent directory (an `O_PATH`, close-on-exec descriptor).
     pub fn parent(&self) -> BorrowedFd<'_> {
         self.parent.as_fd()

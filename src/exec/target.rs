@@ -9,13 +9,13 @@
 //! if it cannot start, nothing is created. An anonymous file has no name to remove, so it has
 //! no guardian.
 
-use std::ffi::{CStr, CString, OsStr};
+use std::ffi::{CString, OsStr};
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
-use crate::cleanup::{RemoveError, remove_entry};
+use crate::cleanup::Pinned;
 use crate::create::{CreateError, Created, create_anonymous};
 use crate::errors::os_error_text;
 use crate::guardian::{Guardian, StartError};
@@ -29,33 +29,6 @@ pub(super) enum Target {
     Named(Created, Pinned),
     /// `--anonymous`: an unnamed file, open for the child as `/dev/fd/N`; nothing to remove.
     Anonymous(OwnedFd),
-}
-
-/// A created path, pinned to the directory it was created in: the `O_PATH` descriptor rtmp
-/// opened before the guardian created the entry in it, and the entry's name.
-pub(super) struct Pinned {
-    parent: OwnedFd,
-    name: CString,
-}
-
-impl Pinned {
-    /// Removes the entry as [`crate::cleanup::remove_created`] describes.
-    ///
-    /// # Errors
-    /// As [`crate::cleanup::remove_created`].
-    pub(super) fn remove(&self) -> Result<(), RemoveError> {
-        remove_entry(self.parent.as_fd(), &self.name)
-    }
-
-    /// The directory the entry was created in.
-    pub(super) fn parent(&self) -> BorrowedFd<'_> {
-        self.parent.as_fd()
-    }
-
-    /// The entry's name in [`Pinned::parent`].
-    pub(super) fn name(&self) -> &CStr {
-        &self.name
-    }
 }
 
 /// Why no target could be made.
@@ -129,7 +102,7 @@ pub(super) fn make_target(
         return Err(fail(io::Error::from_raw_os_error(nix::libc::EINVAL)));
     };
     Ok((
-        Target::Named(created, Pinned { parent, name }),
+        Target::Named(created, Pinned::in_dir(parent, name)),
         Some(guardian),
     ))
 }
