@@ -1,49 +1,61 @@
-//! Starting the command: rtmp's own `fork`, everything the command's process does between `fork`
-//! and `exec`, and the start gate (docs/design/process-tree.md, section 5).
+//! Starting the command: rtmp's own spawn, everything the command's process does before
+//! `exec`, and the rule that a signal which reached rtmp first stops the start
+//! (docs/design/process-tree.md, section 5).
 //!
 //! The parent side (`spawn`) turns the `std::process::Command` that `crate::exec` built into C
-//! strings *before* the fork, creates one `socketpair` (the gate and the error channel) and
-//! forks. The child (`run_child`), in this order:
+//! strings *before* the spawn and starts the process with
+//! `crate::sys::process::spawn_shared`: `clone(CLONE_VM | CLONE_VFORK)`, as glibc's
+//! `posix_spawn` does, so there is no copy of rtmp's page tables and no copy-on-write fault
+//! afterwards, and rtmp is suspended until the child has `exec`ed or ended. The child
+//! (`child_steps`), in this order:
 //!
-//! 1. `--anonymous`: the unnamed file's descriptor loses `FD_CLOEXEC` in the child's copy
-//!    only, so the command inherits it as `/dev/fd/N` and rtmp's copy stays close-on-exec;
+//! 1. `--anonymous`: the unnamed file's descriptor loses `FD_CLOEXEC` in the child's
+//!    descriptor table only (the table is the child's own copy), so the command inherits it as
+//!    `/dev/fd/N` and rtmp's copy stays close-on-exec;
 //! 2. the guardian is told the command's pid (`P<pid>\n`, [`crate::guardian::protocol`]). This
 //!    process holds rtmp's end of the guardian's socket until its `exec`, so the guardian cannot
 //!    see end-of-file before it knows the pid, even when rtmp is killed in the middle of
 //!    spawning, and rtmp cannot have reaped this pid yet;
-//! 3. it waits on the gate for rtmp's "go". rtmp checks for signals once more while the caught
-//!    ones are blocked, after the fork: a signal that has arrived by then means the command never
-//!    starts (rtmp SIGKILLs this process instead). End-of-file (rtmp died) ends it too;
-//! 4. `--cd`'s directory;
+//! 3. the stop check: rtmp's caught signals are unblocked during the spawn, so a terminating
+//!    signal that reaches rtmp after its last look at its pipe either interrupts the `clone`
+//!    (the kernel restarts it after rtmp's handler has run) or waits until the child is done
+//!    (rtmp is suspended in `CLONE_VFORK`). In the first case rtmp's handler has marked the
+//!    signal in `crate::sys::signal::arrived`, which the child reads in the memory it shares
+//!    with rtmp: the command then never starts (the child reports the signal and exits 125).
+//!    In the second, the command has started, and the signal is passed on to it like any later
+//!    one;
+//! 4. `--cd`'s directory (the child's own current directory: no `CLONE_FS`);
 //! 5. the caller's signal state comes back: `SIGCHLD` ignored again if the caller had it so, and
 //!    the caller's mask. Every signal rtmp caught is still caught by rtmp's handler here, which
 //!    in any process but rtmp resets the signal to its default action and raises it again
-//!    (`crate::sys::signal`), so a signal that arrived since the fork acts now as it would on
+//!    (`crate::sys::signal`), so a signal sent to this process before `exec` acts as it would on
 //!    the command; `exec` then resets every caught signal to `SIG_DFL` and keeps the mask and
 //!    whatever the caller left ignored;
-//! 6. `execvp`. If any step fails, the errno goes back on the socket and the process ends with
-//!    `_exit(127)`; rtmp reads end-of-file when `exec` succeeded (the socket is close-on-exec).
+//! 6. `execvpe`. If any step fails, the errno is written to the reply rtmp reads once the spawn
+//!    returns, and the process ends with `_exit(127)`.
 //!
-//! # Why the child is async-signal-safe (the argument, once)
+//! # Why the child is sound (the argument, once)
 //!
-//! The parent may have other threads (the test harness has), so between `fork` and `exec` only
-//! async-signal-safe functions may run. The child calls nothing but single system calls
-//! (`fcntl`, `getpid`, `send`, `read`, `chdir`, `sigaction`, `pthread_sigmask`, `execvp`, `write`,
-//! `_exit`) through [`crate::sys`] and nix, on data prepared before the fork. It allocates
-//! nothing (an `io::Error` made from an errno does not allocate, and the pid message is formatted
-//! into a stack buffer), takes no lock and cannot panic. glibc's `execvp` builds the candidate
-//! paths on the stack, as std's `Command` relies on too.
+//! The child shares rtmp's memory while rtmp's spawning thread is suspended, and the parent may
+//! have other threads (the test harness has). So the child calls nothing but single system
+//! calls (`fcntl`, `getpid`, `send`, `chdir`, `sigaction`, `pthread_sigmask`, `execvpe`,
+//! `_exit`) through [`crate::sys`] and nix, on data prepared before the spawn, and writes
+//! nothing but its own stack (a separate mapping with a guard page, sized for `execvpe`'s
+//! candidate paths and its script fallback's argument copy) and the two atomics of its reply.
+//! It allocates nothing (an `io::Error` made from an errno does not allocate, and the pid
+//! message is formatted into a stack buffer), takes no lock and cannot panic. Its `errno` is
+//! the suspended thread's thread-local one, which that thread does not read across the call.
 
 use std::ffi::{CString, OsStr, OsString, c_char};
 use std::io;
-use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::os::fd::RawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::net::UnixStream;
 use std::process::Command;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::libc;
 use nix::sys::signal::SigSet;
-use nix::unistd::{ForkResult, Pid};
+use nix::unistd::Pid;
 
 use crate::guardian::protocol;
 use crate::sys::{fs, process, signal};
@@ -136,121 +148,122 @@ impl Prepared {
     }
 }
 
-/// A child forked and waiting for "go": [`Gate::open`] lets it `exec`, [`Gate::cancel`] kills
-/// it.
-pub(super) struct Gate {
-    pub pid: Pid,
-    socket: OwnedFd,
+/// How a spawn ended, once [`spawn`] has returned (the child has `exec`ed or ended).
+#[derive(Debug)]
+pub(super) enum Spawned {
+    /// The command runs.
+    Started(Pid),
+    /// A terminating signal had reached rtmp (this one, the lowest of those seen): the child
+    /// ended with 125 before `exec`. It is not reaped yet.
+    Stopped(Pid, i32),
+    /// The child could not `exec` (or a step before failed) with this error and ended with
+    /// 127. It is not reaped yet.
+    Failed(Pid, io::Error),
 }
 
-/// rtmp's own failure to start the command (`socketpair`, `fork`): not the command's.
+/// rtmp's own failure to start the command (`mmap` of the child's stack, `clone`): not the
+/// command's.
 #[derive(Debug)]
 pub(super) struct CannotStart(pub io::Error);
 
-/// Forks the command's process; it stops at the gate (module doc, step 3).
+/// What the child writes for rtmp to read after the spawn: [`Reply::NONE`] (it `exec`ed), or
+/// what stopped it and a number.
+struct Reply {
+    what: AtomicI32,
+    value: AtomicI32,
+}
+
+impl Reply {
+    const NONE: i32 = 0;
+    const FAILED: i32 = 1;
+    const STOPPED: i32 = 2;
+
+    fn set(&self, what: i32, value: i32) {
+        self.value.store(value, Ordering::SeqCst);
+        self.what.store(what, Ordering::SeqCst);
+    }
+}
+
+/// The child's stack: room for `execvpe`'s candidate path (`PATH_MAX` + `NAME_MAX`, on the
+/// stack), for the argument vector its script fallback copies onto the stack, and a margin
+/// for the child's own frames (64 KiB, glibc's `posix_spawn` margin).
+fn stack_size(prepared: &Prepared) -> usize {
+    const MARGIN: usize = 64 * 1024;
+    let path = usize::try_from(libc::PATH_MAX).unwrap_or(4096) + 256;
+    MARGIN + path + (prepared.argv.len() + 3) * std::mem::size_of::<*const c_char>()
+}
+
+/// Starts the command's process (module doc); returns once it has `exec`ed or ended.
+/// `stop_on` is the set ([`signal::bit`]s) of signals that, once they have reached rtmp, keep
+/// the command from starting (step 3). rtmp's caught signals must be unblocked in the calling
+/// thread.
 pub(super) fn spawn(
     prepared: &Prepared,
     setup: ChildSetup,
     startup: Startup,
-) -> Result<Gate, CannotStart> {
-    let (ours, theirs) = UnixStream::pair().map_err(CannotStart)?;
-    let (ours, theirs) = (OwnedFd::from(ours), OwnedFd::from(theirs));
-    match process::fork_for_exec().map_err(CannotStart)? {
-        ForkResult::Child => {
-            drop(ours);
-            run_child(prepared, setup, startup, &theirs)
-        }
-        ForkResult::Parent { child } => {
-            drop(theirs);
-            Ok(Gate {
-                pid: child,
-                socket: ours,
-            })
-        }
-    }
-}
-
-impl Gate {
-    /// Lets the child go on to `exec`. From here on the command has started.
-    pub(super) fn open(&self) {
-        // A child that is already gone (killed meanwhile) cannot be told; [`Gate::started`]
-        // then sees end-of-file and the wait loop learns how it ended.
-        let _ = fs::send_all(std::os::fd::AsRawFd::as_raw_fd(&self.socket), b"g");
-    }
-
-    /// After [`Gate::open`]: returns once the child has `exec`ed (or ended), or with the error
-    /// that kept it from `exec` (the child has then ended with 127, not yet reaped).
-    pub(super) fn started(self) -> io::Result<Pid> {
-        let mut buf = [0u8; 4];
-        let mut got = 0;
-        loop {
-            match nix::unistd::read(&self.socket, &mut buf[got..]) {
-                Ok(0) => break,
-                Ok(n) => {
-                    got += n;
-                    if got == buf.len() {
-                        break;
-                    }
-                }
-                Err(nix::errno::Errno::EINTR) => {}
-                Err(_) => break,
+    stop_on: u64,
+) -> Result<Spawned, CannotStart> {
+    let mut stack = process::ChildStack::new(stack_size(prepared)).map_err(CannotStart)?;
+    let reply = Reply {
+        what: AtomicI32::new(Reply::NONE),
+        value: AtomicI32::new(0),
+    };
+    let mut child = || -> std::convert::Infallible {
+        match child_steps(prepared, setup, startup, stop_on) {
+            Stop::Signal(sig) => {
+                reply.set(Reply::STOPPED, sig);
+                process::exit_now(125)
+            }
+            Stop::Error(e) => {
+                reply.set(Reply::FAILED, e.raw_os_error().unwrap_or(libc::EINVAL));
+                process::exit_now(127)
             }
         }
-        if got == buf.len() {
-            return Err(io::Error::from_raw_os_error(i32::from_ne_bytes(buf)));
-        }
-        Ok(self.pid)
-    }
-
-    /// Kills the gated child before it could `exec` (a signal arrived first) and reaps it.
-    pub(super) fn cancel(self) {
-        let _ = process::kill_any(self.pid, libc::SIGKILL);
-        while nix::sys::wait::waitpid(self.pid, None) == Err(nix::errno::Errno::EINTR) {}
-    }
-}
-
-/// The child: steps 1 to 6 of the module doc. Never returns.
-fn run_child(prepared: &Prepared, setup: ChildSetup, startup: Startup, gate: &OwnedFd) -> ! {
-    let errno = match child_steps(prepared, setup, startup, gate) {
-        Err(e) => e.raw_os_error().unwrap_or(libc::EINVAL),
-        Ok(()) => {
-            // No "go": rtmp died or cancelled the start. Nothing ran.
-            process::exit_now(125)
-        }
     };
-    let _ = fs::send_all(std::os::fd::AsRawFd::as_raw_fd(gate), &errno.to_ne_bytes());
-    process::exit_now(127)
+    let pid = process::spawn_shared(&mut stack, &mut child).map_err(CannotStart)?;
+    let value = reply.value.load(Ordering::SeqCst);
+    Ok(match reply.what.load(Ordering::SeqCst) {
+        Reply::STOPPED => Spawned::Stopped(pid, value),
+        Reply::FAILED => Spawned::Failed(pid, io::Error::from_raw_os_error(value)),
+        _ => Spawned::Started(pid),
+    })
 }
 
-/// Steps 1 to 6; `Ok(())` only when no "go" came, otherwise the error that stopped the start.
-fn child_steps(
-    prepared: &Prepared,
-    setup: ChildSetup,
-    startup: Startup,
-    gate: &OwnedFd,
-) -> io::Result<()> {
-    if let Some(fd) = setup.inherit_fd {
-        fs::clear_close_on_exec(fd)?;
+/// Why the child did not `exec`.
+enum Stop {
+    Signal(i32),
+    Error(io::Error),
+}
+
+/// Steps 1 to 6 of the module doc; returns only when the command cannot start.
+fn child_steps(prepared: &Prepared, setup: ChildSetup, startup: Startup, stop_on: u64) -> Stop {
+    if let Some(fd) = setup.inherit_fd
+        && let Err(e) = fs::clear_close_on_exec(fd)
+    {
+        return Stop::Error(e);
     }
     if let Some(fd) = setup.announce_pid_to {
         announce_pid(fd);
     }
-    let mut go = [0u8; 1];
-    loop {
-        match nix::unistd::read(gate.as_fd(), &mut go) {
-            Ok(1) if go[0] == b'g' => break,
-            Err(nix::errno::Errno::EINTR) => {}
-            _ => return Ok(()),
-        }
+    let seen = signal::arrived() & stop_on;
+    if seen != 0 {
+        // The lowest signal number seen (bit N - 1 is signal N).
+        return Stop::Signal(seen.trailing_zeros() as i32 + 1);
     }
-    if let Some(dir) = &prepared.cwd {
-        nix::unistd::chdir(dir.as_c_str())?;
+    if let Some(dir) = &prepared.cwd
+        && let Err(e) = nix::unistd::chdir(dir.as_c_str())
+    {
+        return Stop::Error(e.into());
     }
-    if startup.chld_ignored {
-        signal::set_disposition(libc::SIGCHLD, signal::Disposition::Ignore)?;
+    if startup.chld_ignored
+        && let Err(e) = signal::set_disposition(libc::SIGCHLD, signal::Disposition::Ignore)
+    {
+        return Stop::Error(e);
     }
-    startup.mask.thread_set_mask()?;
-    Err(process::exec_with(
+    if let Err(e) = startup.mask.thread_set_mask() {
+        return Stop::Error(e.into());
+    }
+    Stop::Error(process::exec_with(
         &prepared.program,
         &prepared.argv,
         prepared.envp.as_deref(),

@@ -8,8 +8,10 @@
 //! that runs `rtmp --exec ... cmd` must not be able to tell, from signals or exit status, that
 //! `rtmp` sat between it and `cmd`, and when rtmp is done nothing it started still runs.
 //!
-//! * here: the signal table (`action_for`), the start gate and the wait loop;
-//! * [`child`]: rtmp's own `fork` and everything between `fork` and `exec`;
+//! * here: the signal table (`action_for`), the last signal check before the start and the
+//!   wait loop;
+//! * [`child`]: rtmp's own spawn of the command (`CLONE_VM | CLONE_VFORK`) and everything
+//!   between it and `exec`;
 //! * `tree`: finding and signalling the command's process tree.
 //!
 //! # Invariants
@@ -20,8 +22,10 @@
 //!   ended (SIGTERM and SIGCONT, then SIGKILL after `--kill-after`) or, with
 //!   `--wait-children`, waited for. Orphans are reaped all along (`waitid(P_ALL)`).
 //! * **Once a signal has arrived, the command never starts.** The caught signals are blocked
-//!   from [`Supervisor::install`] until the command's process is forked and has been told to
-//!   go; one pending at that last check cancels the start.
+//!   from [`Supervisor::install`] until the last look at the handler's pipe right before the
+//!   spawn; one that arrives after it reaches the command's process before its `exec` through
+//!   `crate::sys::signal::arrived` (a `clone` that a signal interrupts is restarted after the
+//!   handler ran), and that process then ends without starting the command ([`child`]).
 //! * **Each signal reaches each process of the tree once.** rtmp stays in the caller's process
 //!   group (no `setpgid`/`setsid`), so terminal job control works and a signal the kernel sends
 //!   to the foreground group (Ctrl-C, Ctrl-\, Ctrl-Z; `si_code == SI_KERNEL`) reaches rtmp *and*
@@ -31,7 +35,7 @@
 //!   rtmp's whole group, and rtmp cannot tell it from a `kill` of its own pid (both `SI_USER`):
 //!   the group's members see it twice (GNU `timeout` has the same limit; README, "Design").
 //! * **The command gets the caller's signal mask and ignored set** ([`child`]).
-//! * **No descriptor leaks**: the handler's pipe and the gate's socket are close-on-exec.
+//! * **No descriptor leaks**: the handler's pipe and the guardian's socket are close-on-exec.
 //!
 //! No function here panics on anything the OS or the user can influence, and the module never
 //! calls `process::exit` except as the fallback inside [`die_of_signal`].
@@ -53,7 +57,7 @@ use nix::unistd::Pid;
 use crate::exit::{Outcome, Termination};
 use crate::sys::process::{self, Ended};
 use crate::sys::signal::{self, Catcher, Caught, Disposition};
-use child::{ChildSetup, Gate, Prepared, Startup};
+use child::{ChildSetup, Prepared, Spawned, Startup};
 use tree::Tree;
 
 /// Signals whose default action ends a process and that rtmp catches and passes on to the
@@ -164,7 +168,9 @@ pub enum SpawnError {
     /// `exec` itself reported a lack of resources (`EAGAIN`, `ENOMEM`, `EMFILE`, `ENFILE`):
     /// rtmp's lot as much as the command's, as GNU `timeout` treats them. [`Outcome::ExecFailed`].
     NoResources(io::Error),
-    /// rtmp's own `socketpair` or `fork` failed: the command was never forked.
+    /// rtmp's own spawn failed (`mmap` of the child's stack, `clone`), or rtmp could not read
+    /// its own children to tell the guardian from the command's tree (`EMFILE`): the command
+    /// was never started.
     /// [`Outcome::ExecFailed`], reported as `cannot start CMD`.
     CannotStart(io::Error),
 }
@@ -311,7 +317,7 @@ impl Supervisor {
     /// The caller checks this after creating the path: `Some(sig)` means rtmp was asked to
     /// stop while it was setting up, so it removes the path and calls
     /// [`die_of_signal`]`(sig)`, the way the command would have died had it been running.
-    /// [`Supervisor::spawn_and_wait`] checks again after its fork (the start gate).
+    /// [`Supervisor::spawn_and_wait`] looks once more right before its spawn.
     pub fn pending_signal(&mut self) -> Option<i32> {
         self.backlog.extend(self.catcher.drain());
         let me = nix::unistd::getpid().as_raw();
@@ -334,17 +340,17 @@ impl Supervisor {
     /// on; returns how the command ended.
     ///
     /// The command keeps rtmp's process group and its stdin, stdout and stderr (the stdio
-    /// settings of `cmd` are not used). Its start goes through the gate ([`child`]): if a
-    /// terminating signal is pending once its process exists, the process is killed before
-    /// `exec` and [`ChildEnd::NotStarted`] is returned.
+    /// settings of `cmd` are not used). If a terminating signal reaches rtmp before the
+    /// command's process `exec`s, that process ends without starting it ([`child`], step 3)
+    /// and [`ChildEnd::NotStarted`] is returned.
     ///
     /// The wait neither polls nor sleeps: it reaps every ended child, then waits on the
     /// handler's pipe, which `SIGCHLD` (and every other caught signal) wakes; with a timeout
     /// only while a grace period runs.
     ///
     /// # Errors
-    /// A [`SpawnError`]: [`SpawnError::CannotStart`] when rtmp's own `socketpair` or `fork`
-    /// failed, [`SpawnError::NotFound`] when `exec` fails with `ENOENT`,
+    /// A [`SpawnError`]: [`SpawnError::CannotStart`] when rtmp's own spawn failed or it
+    /// could not list its children, [`SpawnError::NotFound`] when `exec` fails with `ENOENT`,
     /// [`SpawnError::NoResources`] when it reports a lack of resources,
     /// [`SpawnError::CannotRun`] for every other failure before or at `exec`,
     /// [`SpawnError::WaitFailed`] if `waitid` fails.
@@ -354,33 +360,36 @@ impl Supervisor {
         setup: ChildSetup,
     ) -> Result<ChildEnd, SpawnError> {
         let prepared = Prepared::new(&cmd).map_err(SpawnError::CannotRun)?;
-        if let Some(sig) = self.pending_signal() {
-            return Ok(ChildEnd::NotStarted(sig));
-        }
-        // Rtmp's children now (the guardian) are not the command's tree.
-        let mut tree = Tree::new();
-        let gate: Gate = child::spawn(&prepared, setup, self.startup)
-            .map_err(|e| SpawnError::CannotStart(e.0))?;
-        // The gate: the caught signals are still blocked, so nothing can slip in between this
-        // check and the decision.
-        if let Some(sig) = self.pending_signal() {
-            gate.cancel();
-            return Ok(ChildEnd::NotStarted(sig));
-        }
-        gate.open();
-        // From here the command has started: signals are handled as they come.
+        // rtmp's children now (the guardian, or any a shell `exec`ed into rtmp left) are not
+        // the command's tree.
+        let mut tree = Tree::new().map_err(SpawnError::CannotStart)?;
+        // From here signals are handled as they come. One that arrives after this last look
+        // at the pipe but before the command's `exec` still stops the start (child.rs, step 3).
         let _ = self.blocked.thread_unblock();
-        let pid = match gate.started() {
-            Ok(pid) => pid,
-            Err(e) => return Err(self.exec_failed(e)),
-        };
-        self.wait(pid, &mut tree)
+        if let Some(sig) = self.pending_signal() {
+            return Ok(ChildEnd::NotStarted(sig));
+        }
+        let stop_on = self
+            .catcher
+            .caught()
+            .iter()
+            .filter(|&&s| is_terminating(s))
+            .fold(0, |set, &s| set | signal::bit(s));
+        match child::spawn(&prepared, setup, self.startup, stop_on) {
+            Err(e) => Err(SpawnError::CannotStart(e.0)),
+            Ok(Spawned::Started(pid)) => self.wait(pid, &mut tree),
+            Ok(Spawned::Failed(pid, e)) => Err(Self::exec_failed(pid, e)),
+            Ok(Spawned::Stopped(pid, sig)) => {
+                reap(pid);
+                // The signal's own record, in arrival order with any other, is in the pipe.
+                Ok(ChildEnd::NotStarted(self.pending_signal().unwrap_or(sig)))
+            }
+        }
     }
 
-    /// The command's process could not `exec`: reap it, classify the error.
-    fn exec_failed(&self, err: io::Error) -> SpawnError {
-        // The process ended right after reporting; ignore how (127).
-        let _ = Self::reap_until_gone();
+    /// The command's process `pid` could not `exec`: reap it, classify the error.
+    fn exec_failed(pid: Pid, err: io::Error) -> SpawnError {
+        reap(pid);
         SpawnError::from_spawn(err)
     }
 
@@ -512,6 +521,13 @@ impl Drop for Supervisor {
     fn drop(&mut self) {
         let _ = self.blocked.thread_block();
     }
+}
+
+/// Waits for the child `pid`, which has ended or is ending on its own (a spawn that did not
+/// `exec`: `CLONE_VFORK` returns as the child exits, a moment before it can be reaped), and
+/// reaps it; how it ended is known already.
+fn reap(pid: Pid) {
+    while nix::sys::wait::waitpid(pid, None) == Err(Errno::EINTR) {}
 }
 
 /// Terminates this process with signal `sig`, so that rtmp's parent sees the same

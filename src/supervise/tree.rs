@@ -34,11 +34,19 @@ pub(super) struct Tree {
 
 impl Tree {
     /// A tree rooted at this process. Its children at this moment (the guardian, forked before
-    /// the command) are not part of it.
-    pub(super) fn new() -> Tree {
+    /// the command, and any a shell that `exec`ed into rtmp left) are not part of it.
+    ///
+    /// # Errors
+    /// The OS error of reading rtmp's children (`EMFILE` under a low descriptor limit): the
+    /// command must not start when rtmp cannot tell its tree from the guardian, or it would
+    /// take the guardian for a leftover it cannot end and wait for it forever.
+    pub(super) fn new() -> std::io::Result<Tree> {
         let me = nix::unistd::getpid();
-        let excluded = process::children_of(me).unwrap_or_default();
-        Tree { me, excluded }
+        let excluded = match process::children_of_checked(me)? {
+            Some(children) => children,
+            None => scan_children(me),
+        };
+        Ok(Tree { me, excluded })
     }
 
     /// Called for every reaped child, so that an excluded pid is forgotten once it is free for

@@ -3,9 +3,9 @@
 //! Everything above this module uses nix's safe APIs or the functions here; what it needs that
 //! nix 0.32 does not offer safely (or at all, with the features rtmp builds it with) is wrapped
 //! here, one unsafe operation per block, each with the reason it is sound. The command's
-//! process is rtmp's own `fork` (`process::fork_for_exec`); the argument that the code it
-//! runs before `exec` is async-signal-safe is about [`crate::supervise::child`]'s code, so it
-//! is made there. This is also the only Linux-specific code: `openat2`, `O_PATH`,
+//! process is rtmp's own spawn (`process::spawn_shared`, `clone(CLONE_VM | CLONE_VFORK)`); the
+//! argument that the code it runs before `exec` is sound is about
+//! [`crate::supervise::child`]'s code, so it is made there. This is also the only Linux-specific code: `openat2`, `O_PATH`,
 //! `/proc/self/fd`, `O_TMPFILE`, `renameat2`, `pidfd_open`, `pidfd_send_signal`, `/proc/PID/task/*/children`,
 //! `close_range` and `prctl` (`PR_SET_CHILD_SUBREAPER`). Porting rtmp means porting these three
 //! files (README, "Design").
@@ -25,7 +25,8 @@
 //! * `signal`: signal dispositions and masks for any signal number, real-time ones included
 //!   (nix's `Signal` enum cannot name those), and rtmp's one handler, which reports each signal
 //!   with its origin through a pipe.
-//! * `process`: `fork` (while single-threaded, and for an `exec`), `execvp`, `_exit`, `waitid`,
+//! * `process`: `fork` (while single-threaded), the command's spawn in shared memory,
+//!   `execvpe`, `_exit`, `waitid`,
 //!   pidfds, `/proc` reads of children and state, the subreaper, closing every other descriptor.
 
 pub mod args;

@@ -1,4 +1,5 @@
-//! Processes: `fork` (while single-threaded, and for an `exec`), `exec` itself, `_exit`,
+//! Processes: `fork` (while single-threaded), the command's spawn in shared memory
+//! (`clone(CLONE_VM | CLONE_VFORK)`) and its `exec`, `_exit`,
 //! `waitid`, pidfds and `pidfd_send_signal`, `/proc` reads of a process's children and state,
 //! the process name, and closing every descriptor but a few.
 
@@ -6,7 +7,11 @@ use std::ffi::{CStr, c_char};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
+use std::num::NonZeroUsize;
+use std::ptr::NonNull;
+
 use nix::libc;
+use nix::sys::mman;
 use nix::unistd::{ForkResult, Pid};
 
 /// `fork`. In [`ForkResult::Child`], the caller must end the new process with [`exit_now`]
@@ -83,30 +88,103 @@ pub fn close_descriptors_from(first: RawFd) {
     }
 }
 
-/// `fork` for a process that will only `exec` or `_exit`. In [`ForkResult::Child`] the caller
-/// may run async-signal-safe code only (single system calls on data prepared before the fork, no
-/// allocation, no lock): the parent may have other threads (the test harness does) whose locks
-/// stay held in the child. `crate::supervise::child` is that code.
+/// The stack of a [`spawn_shared`] child: an anonymous mapping with an inaccessible guard page
+/// at its low end, so that an overflow faults in the child instead of writing into memory the
+/// child shares with rtmp.
+pub struct ChildStack {
+    base: NonNull<libc::c_void>,
+    len: usize,
+}
+
+/// The guard page's size (the smallest page size of the architectures rtmp builds for; a
+/// larger page only makes the guard larger).
+const GUARD: usize = 4096;
+
+impl ChildStack {
+    /// A stack of at least `size` usable bytes (rounded up to whole pages), plus the guard.
+    ///
+    /// # Errors
+    /// The OS error of `mmap` or `mprotect` (`ENOMEM`).
+    pub fn new(size: usize) -> io::Result<ChildStack> {
+        let usable = size.div_ceil(GUARD).max(1) * GUARD;
+        let len = usable + GUARD;
+        let nonzero = NonZeroUsize::new(len).ok_or(io::ErrorKind::InvalidInput)?;
+        // SAFETY: a fresh anonymous mapping at an address the kernel picks overlaps nothing of
+        // ours; MAP_NORESERVE because most of it is never touched.
+        let base = unsafe {
+            mman::mmap_anonymous(
+                None,
+                nonzero,
+                mman::ProtFlags::PROT_READ | mman::ProtFlags::PROT_WRITE,
+                mman::MapFlags::MAP_PRIVATE
+                    | mman::MapFlags::MAP_ANONYMOUS
+                    | mman::MapFlags::MAP_STACK
+                    | mman::MapFlags::MAP_NORESERVE,
+            )
+        }?;
+        let stack = ChildStack { base, len };
+        // SAFETY: the first page of the mapping just made, which nothing references yet.
+        unsafe { mman::mprotect(base, GUARD, mman::ProtFlags::PROT_NONE) }?;
+        Ok(stack)
+    }
+
+    /// The usable part, above the guard page.
+    fn usable(&mut self) -> &mut [u8] {
+        // SAFETY: the mapping is `len` bytes long, readable and writable above the guard page,
+        // and owned by `self` alone for as long as the borrow lasts.
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                self.base.as_ptr().cast::<u8>().add(GUARD),
+                self.len - GUARD,
+            )
+        }
+    }
+}
+
+impl Drop for ChildStack {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`; a child that ran on it has exec'd or exited
+        // before `spawn_shared` returned (CLONE_VFORK), so nothing uses it any more.
+        let _ = unsafe { mman::munmap(self.base, self.len) };
+    }
+}
+
+/// Starts a process that runs `child` on `stack` **sharing this process's memory**, the way
+/// glibc's `posix_spawn` does (`clone(CLONE_VM | CLONE_VFORK)`): no copy of the page tables,
+/// no copy-on-write faults afterwards, and the calling thread is suspended until the child has
+/// `exec`ed or ended. Returns the child's pid once that has happened; the child is not reaped.
+///
+/// `child` must end the process with [`exit_now`] or an `exec` and never return (its return
+/// type has no value). It runs
+/// async-signal-safe code only, and writes no memory but its own stack and what the caller
+/// hands it for replies (atomics): everything else it sees is the caller's, suspended in the
+/// middle of this call, and other threads of the caller (a test harness's) keep running. The
+/// child's descriptor table, current directory, signal dispositions and mask are its own
+/// copies (no `CLONE_FILES`, `CLONE_FS`, `CLONE_SIGHAND`), so it may change those.
 ///
 /// # Errors
-/// The OS error of `fork` (`EAGAIN`, `ENOMEM`): rtmp's own failure, not the command's.
-pub fn fork_for_exec() -> io::Result<ForkResult> {
-    // SAFETY: the contract above is the caller's: in the child only async-signal-safe code runs
-    // before exec or _exit.
-    Ok(unsafe { nix::unistd::fork() }?)
+/// The OS error of `clone` (`EAGAIN`, `ENOMEM`): rtmp's own failure, not the command's.
+pub fn spawn_shared(
+    stack: &mut ChildStack,
+    child: &mut dyn FnMut() -> std::convert::Infallible,
+) -> io::Result<Pid> {
+    let cb: nix::sched::CloneCb<'_> = Box::new(|| match child() {});
+    let flags = nix::sched::CloneFlags::CLONE_VM | nix::sched::CloneFlags::CLONE_VFORK;
+    // SAFETY: the contract above is the caller's: `child` never returns, touches only its stack
+    // and atomics, and calls only async-signal-safe functions; the stack is a mapping of
+    // ours with a guard page below it, and outlives the child's use of it (the call returns
+    // only after the child's exec or exit).
+    Ok(unsafe { nix::sched::clone(cb, stack.usable(), flags, Some(libc::SIGCHLD)) }?)
 }
 
-unsafe extern "C" {
-    /// The C library's environment, which `execvp` passes on and searches `PATH` in.
-    static mut environ: *const *const c_char;
-}
-
-/// In a process forked by [`fork_for_exec`]: makes `envp` (null-terminated) the environment,
-/// when given, and `execvp`s `program` with `argv` (null-terminated), searching `PATH` of that
-/// environment as std's `Command` does. Returns only on failure, with its OS error.
+/// In a process started by [`spawn_shared`]: `execvpe`s `program` with `argv` and `envp` (both
+/// null-terminated; no `envp`: rtmp's own environment), searching `PATH` for a name without a
+/// slash as `execvp` does. The `PATH` searched is rtmp's, which `--exec` never changes for the
+/// command; the environment is only passed on (`execvpe` does not assign `environ`, which the
+/// child shares with rtmp). Returns only on failure, with its OS error.
 ///
 /// The pointers must stay valid until the call returns (they are the parent's data, prepared
-/// before the fork; the child never frees them).
+/// before the spawn; the child never frees them).
 pub fn exec_with(
     program: &CStr,
     argv: &[*const c_char],
@@ -117,15 +195,19 @@ pub fn exec_with(
     {
         return io::Error::from_raw_os_error(libc::EINVAL);
     }
-    if let Some(envp) = envp {
-        // SAFETY: only the forked, single-threaded child calls this, so no other thread reads
-        // `environ`; `envp` is null-terminated (checked above) and outlives the exec.
-        unsafe { environ = envp.as_ptr() };
-    }
-    // SAFETY: `program` is a C string and `argv` a null-terminated array of C strings (checked),
-    // valid for the call; execvp returns only on failure.
-    unsafe { libc::execvp(program.as_ptr(), argv.as_ptr()) };
+    // SAFETY: reading the pointer value of `environ`: rtmp never changes its environment after
+    // start-up (std's `set_var` is not used), so nothing writes it meanwhile.
+    let envp = envp.map_or(unsafe { environ }, <[_]>::as_ptr);
+    // SAFETY: `program` is a C string, `argv` and `envp` null-terminated arrays of C strings
+    // (checked, or the C library's own), valid for the call; execvpe returns only on failure
+    // and, like execvp, builds its candidate paths on the stack.
+    unsafe { libc::execvpe(program.as_ptr(), argv.as_ptr(), envp) };
     io::Error::last_os_error()
+}
+
+unsafe extern "C" {
+    /// The C library's environment, which `execvpe` is given when the command's is rtmp's.
+    static environ: *const *const c_char;
 }
 
 /// How a process ended, as `waitid` reports it.
@@ -205,14 +287,33 @@ pub fn kill_any(pid: Pid, sig: libc::c_int) -> io::Result<()> {
 }
 
 /// The children of `pid`, every thread's (`/proc/PID/task/*/children`, `CONFIG_PROC_CHILDREN`).
-/// Empty when the process is gone. `None` when the kernel has no such file.
+/// Empty when the process is gone. `None` when the kernel has no such file, or when the files
+/// cannot be read (out of descriptors, say): [`children_of_checked`] tells those apart.
 pub fn children_of(pid: Pid) -> Option<Vec<Pid>> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    children_of_checked(pid).ok().flatten()
+}
+
+/// As [`children_of`], with the reason a listing could not be read.
+///
+/// # Errors
+/// The OS error of opening `/proc/PID/task` or a `children` file (`EMFILE`, `ENFILE`,
+/// `ENOMEM`...), other than the file being absent or the process being gone.
+pub fn children_of_checked(pid: Pid) -> io::Result<Option<Vec<Pid>>> {
+    let gone = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
+    let tasks = match std::fs::read_dir(format!("/proc/{pid}/task")) {
+        Ok(tasks) => tasks,
+        Err(e) if gone(&e) => return Ok(Some(Vec::new())),
+        Err(e) => return Err(e),
+    };
     let mut out = Vec::new();
     let mut seen_file = false;
-    for task in tasks.filter_map(Result::ok) {
-        let Ok(text) = std::fs::read_to_string(task.path().join("children")) else {
-            continue;
+    for task in tasks {
+        let task = task?;
+        let text = match std::fs::read_to_string(task.path().join("children")) {
+            Ok(text) => text,
+            // A thread that ended meanwhile, or a kernel without the file.
+            Err(e) if gone(&e) => continue,
+            Err(e) => return Err(e),
         };
         seen_file = true;
         out.extend(
@@ -222,9 +323,9 @@ pub fn children_of(pid: Pid) -> Option<Vec<Pid>> {
         );
     }
     if !seen_file && std::path::Path::new(&format!("/proc/{pid}")).exists() {
-        return None;
+        return Ok(None);
     }
-    Some(out)
+    Ok(Some(out))
 }
 
 /// What `/proc/PID/stat` says of a process: its parent, state letter and start time.

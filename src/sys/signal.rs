@@ -22,7 +22,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 use nix::fcntl::OFlag;
 use nix::libc::{self, c_int};
@@ -189,6 +189,27 @@ const RECORD: usize = 12;
 /// The pid that owns the handler's pipe (rtmp's), and the pipe's write end (-1: none).
 static OWNER: AtomicI32 = AtomicI32::new(0);
 static WRITE_END: AtomicI32 = AtomicI32::new(-1);
+/// One bit per signal (bit `N - 1` for signal `N`) that rtmp's handler has recorded, in rtmp,
+/// since the catcher was installed, leaving out those rtmp sent itself: see [`arrived`].
+static ARRIVED: AtomicU64 = AtomicU64::new(0);
+
+/// The bit of `sig` in an [`arrived`] set (0 for a number outside 1..=64).
+pub fn bit(sig: c_int) -> u64 {
+    match u32::try_from(sig) {
+        Ok(n @ 1..=64) => 1 << (n - 1),
+        _ => 0,
+    }
+}
+
+/// Every signal rtmp's handler has recorded in rtmp since [`Catcher::install`], as a set of
+/// [`bit`]s, leaving out a signal rtmp sent itself (`SI_USER` from its own pid, as
+/// `crate::supervise` leaves it out of the records it acts on). Async-signal-safe: one atomic
+/// load. A process started by [`crate::sys::process::spawn_shared`] reads rtmp's set, which is
+/// how the command's process learns, before `exec`, that a signal reached rtmp after rtmp's
+/// last look at its pipe.
+pub fn arrived() -> u64 {
+    ARRIVED.load(Ordering::SeqCst)
+}
 
 extern "C" fn on_signal(sig: c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
     // SAFETY: errno is thread-local; reading and restoring it keeps the interrupted code's value.
@@ -203,6 +224,9 @@ extern "C" fn on_signal(sig: c_int, info: *mut libc::siginfo_t, _ctx: *mut libc:
         // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler; si_code is a
         // plain field and si_pid is valid to read for every code (0 when not sent by a process).
         let (code, pid) = unsafe { ((*info).si_code, (*info).si_pid()) };
+        if !(code == libc::SI_USER && pid == OWNER.load(Ordering::Relaxed)) {
+            ARRIVED.fetch_or(bit(sig), Ordering::SeqCst);
+        }
         let mut rec = [0u8; RECORD];
         rec[..4].copy_from_slice(&sig.to_ne_bytes());
         rec[4..8].copy_from_slice(&code.to_ne_bytes());
@@ -236,6 +260,7 @@ impl Catcher {
     pub fn install(wanted: &[c_int], always: &[c_int]) -> io::Result<(Catcher, Vec<c_int>)> {
         let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
         OWNER.store(nix::unistd::getpid().as_raw(), Ordering::SeqCst);
+        ARRIVED.store(0, Ordering::SeqCst);
         WRITE_END.store(write.as_raw_fd(), Ordering::SeqCst);
         let mut catcher = Catcher {
             read,
