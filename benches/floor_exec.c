@@ -1,7 +1,7 @@
 /*
  * floor_exec.c - the C floor of `rtmp -d --exec CMD [ARG]...` (benches/compare.sh, group e).
  *
- * Usage: floor_exec [-w | -W] CMD [ARG]...
+ * Usage: floor_exec [-w | -W | -g] CMD [ARG]...
  *
  * Does the job of `rtmp -d --exec` with nothing a C program could leave out: creates a
  * directory in $TMPDIR (else /tmp), runs CMD [ARG]... PATH, waits for it, removes the
@@ -13,6 +13,11 @@
  *              is the anchor of the e-exec-floor budget.
  *   -W         as -w, and the wrapper also waits for the watchdog to exit before it exits
  *              (rtmp's rule "no guardian outlives rtmp"); informational.
+ *   -g         rtmp's guarantees in C: as -W, but the watchdog is the one that creates the
+ *              directory (after its own setsid), and the wrapper waits for its reply with the
+ *              path. This closes the window of -w and -W (a SIGKILL of the wrapper between
+ *              mkdtemp and the write of the path), at the price of one round trip before the
+ *              command can start: the floor of what rtmp does; informational.
  *
  * The watchdog (-w, -W), choice by choice:
  *   - It is forked BEFORE the directory is created, and the parent moves it into its own
@@ -92,14 +97,36 @@ static size_t pid_message(pid_t pid, char *buf)
 }
 
 /* Flags, at file scope so that vfork cannot clobber them (-Wclobbered). */
-static int guard, reap;
+static int guard, reap, creates;
 
-/* The watchdog: never returns. */
-static void watchdog(int rd)
+/* "$TMPDIR/tmp.XXXXXX" (TMPDIR unset or empty: /tmp), created with mkdtemp; NULL on failure. */
+static char *make_dir(void)
+{
+	const char *dir = getenv("TMPDIR");
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	size_t dl = strlen(dir);
+	char *path = malloc(dl + sizeof "/tmp.XXXXXX" + 1);
+	if (path == NULL)
+		return NULL;
+	memcpy(path, dir, dl);
+	memcpy(path + dl, "/tmp.XXXXXX", sizeof "/tmp.XXXXXX");
+	return mkdtemp(path);
+}
+
+/* The watchdog: never returns. `created` is the path when the watchdog made it (-g), with its
+ * reply already sent; NULL when the wrapper will send it. */
+static void watchdog(int rd, const char *created)
 {
 	char buf[4200];
 	size_t got = 0;
 	int done = 0;
+	if (created != NULL) {
+		/* As if the wrapper had sent it: the first line of buf is the path. */
+		got = strlen(created);
+		memcpy(buf, created, got);
+		buf[got++] = '\n';
+	}
 	int devnull = open("/dev/null", O_RDWR);
 	if (devnull >= 0) {
 		dup2(devnull, 0);
@@ -159,9 +186,12 @@ int main(int argc, char **argv)
 	} else if (argi < argc && strcmp(argv[argi], "-W") == 0) {
 		guard = reap = 1;
 		argi++;
+	} else if (argi < argc && strcmp(argv[argi], "-g") == 0) {
+		guard = reap = creates = 1;
+		argi++;
 	}
 	if (argi >= argc) {
-		fputs("usage: floor_exec [-w | -W] CMD [ARG]...\n", stderr);
+		fputs("usage: floor_exec [-w | -W | -g] CMD [ARG]...\n", stderr);
 		return 125;
 	}
 
@@ -180,31 +210,56 @@ int main(int argc, char **argv)
 		}
 		if (wd == 0) {
 			close(p[1]);
-			watchdog(p[0]);
+			if (!creates)
+				watchdog(p[0], NULL);
+			/* -g: out of the wrapper's session and group before the path exists. */
+			setsid();
+			char *made = make_dir();
+			if (made == NULL) {
+				send_all(p[0], "E\n", 2);
+				_exit(1);
+			}
+			size_t ml = strlen(made);
+			made[ml] = '\n';
+			send_all(p[0], made, ml + 1);
+			made[ml] = '\0';
+			watchdog(p[0], made);
 		}
 		close(p[0]);
 		wr = p[1];
-		if (setpgid(wd, wd) != 0) {
+		if (!creates && setpgid(wd, wd) != 0) {
 			perror("floor_exec: setpgid");
 			return 125;
 		}
 	}
 
-	const char *dir = getenv("TMPDIR");
-	if (dir == NULL || *dir == '\0')
-		dir = "/tmp";
-	size_t dl = strlen(dir);
-	char *path = malloc(dl + sizeof "/tmp.XXXXXX" + 1);
-	if (path == NULL)
-		return 125;
-	memcpy(path, dir, dl);
-	memcpy(path + dl, "/tmp.XXXXXX", sizeof "/tmp.XXXXXX");
-	if (mkdtemp(path) == NULL) {
+	char *path;
+	if (creates) {
+		/* The watchdog's reply: the path and a newline, or "E". */
+		static char reply[4200];
+		size_t got = 0;
+		while (got == 0 || reply[got - 1] != '\n') {
+			ssize_t n = read(wr, reply + got, sizeof reply - 1 - got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0 || got + (size_t)n >= sizeof reply - 1) {
+				fputs("floor_exec: no answer from the watchdog\n", stderr);
+				return 125;
+			}
+			got += (size_t)n;
+		}
+		reply[got - 1] = '\0';
+		if (reply[0] != '/') {
+			fputs("floor_exec: the watchdog could not create the directory\n", stderr);
+			return 125;
+		}
+		path = reply;
+	} else if ((path = make_dir()) == NULL) {
 		perror("floor_exec: mkdtemp");
 		return 125; /* EOF without a path: the watchdog exits touching nothing */
 	}
 	size_t pl = strlen(path);
-	if (guard) {
+	if (guard && !creates) {
 		path[pl] = '\n';
 		send_all(wr, path, pl + 1);
 		path[pl] = '\0';

@@ -110,6 +110,13 @@ pub fn command() -> Command {
         "{LONG_HELP_NOTES}\n\n{}\n{LONG_HELP_EXAMPLES}",
         exit::render_plain(LONG_HELP_WIDTH)
     );
+    parsing_command().after_long_help(after_long_help)
+}
+
+/// The command-line definition that parsing needs: [`command`] without the long help's closing
+/// text (notes, the exit status table, examples), which `--help` and the generated man page
+/// show and which takes a dozen allocations to render, on every start-up otherwise (issue 16).
+pub fn parsing_command() -> Command {
     Command::new("rtmp")
         .version(env!("CARGO_PKG_VERSION"))
         .about("Create a temporary file or directory, safely, and print its name.")
@@ -122,7 +129,6 @@ pub fn command() -> Command {
             "rtmp [OPTION]... [TEMPLATE]...\n       \
              rtmp [OPTION]... [TEMPLATE] --exec CMD [ARG]...",
         )
-        .after_long_help(after_long_help)
         .disable_help_flag(true)
         .disable_version_flag(true)
         .infer_long_args(true)

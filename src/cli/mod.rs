@@ -133,7 +133,7 @@ pub fn parse_in(
     args: impl IntoIterator<Item = OsString>,
     env: ParseEnv,
 ) -> Result<Action, UsageError> {
-    let mut command = args::command();
+    let mut command = args::parsing_command();
     let mut args = getopt::resolve_gnu_prefixes(args.into_iter().collect(), &command);
     let operands = if env.posixly_correct {
         getopt::take_posix_operands(&mut args)
