@@ -111,17 +111,15 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
             return Outcome::ExecFailed;
         }
         Err(e) => {
-            // rtmp's own fork failed: say so, not as if the command had failed.
-            let cannot_start = if matches!(e, SpawnError::CannotStart(_)) {
-                "cannot start "
-            } else {
-                ""
+            // rtmp's own spawn or `--cd` failed: say so, not as if the command had failed.
+            let what = match (&e, &target) {
+                (SpawnError::CannotStart(_), _) => format!("cannot start {}", quote(&program)),
+                (SpawnError::CannotChdir(_), Target::Named(created, _)) => {
+                    format!("cannot change directory to {}", quote(&created.path))
+                }
+                _ => quote(&program),
             };
-            warn(&format!(
-                "{cannot_start}{}: {}",
-                quote(&program),
-                os_error_text(e.io_error())
-            ));
+            warn(&format!("{what}: {}", os_error_text(e.io_error())));
             // The command did not run: that is a failure, so `--keep-on-failure` keeps the
             // path as it does for a command that ran and failed.
             if let Err(e) = finish(&target, exec, true) {

@@ -24,7 +24,8 @@
 //!    with rtmp: the command then never starts (the child reports the signal and exits 125).
 //!    In the second, the command has started, and the signal is passed on to it like any later
 //!    one;
-//! 4. `--cd`'s directory (the child's own current directory: no `CLONE_FS`);
+//! 4. `--cd`'s directory (the child's own current directory: no `CLONE_FS`); a failure is
+//!    rtmp's (`cannot change directory to DIR`, 125, as GNU `env --chdir`), not the command's;
 //! 5. the caller's signal state comes back: `SIGCHLD` ignored again if the caller had it so, and
 //!    the caller's mask. Every signal rtmp caught is still caught by rtmp's handler here, which
 //!    in any process but rtmp resets the signal to its default action and raises it again
@@ -159,6 +160,9 @@ pub(super) enum Spawned {
     /// The child could not `exec` (or a step before failed) with this error and ended with
     /// 127. It is not reaped yet.
     Failed(Pid, io::Error),
+    /// The child could not change to `cmd`'s directory (step 4) and ended with 125. It is not
+    /// reaped yet.
+    NoDirectory(Pid, io::Error),
 }
 
 /// rtmp's own failure to start the command (`mmap` of the child's stack, `clone`): not the
@@ -177,6 +181,7 @@ impl Reply {
     const NONE: i32 = 0;
     const FAILED: i32 = 1;
     const STOPPED: i32 = 2;
+    const NO_DIRECTORY: i32 = 3;
 
     fn set(&self, what: i32, value: i32) {
         self.value.store(value, Ordering::SeqCst);
@@ -218,6 +223,13 @@ pub(super) fn spawn(
                 reply.set(Reply::FAILED, e.raw_os_error().unwrap_or(libc::EINVAL));
                 process::exit_now(127)
             }
+            Stop::Directory(e) => {
+                reply.set(
+                    Reply::NO_DIRECTORY,
+                    e.raw_os_error().unwrap_or(libc::EINVAL),
+                );
+                process::exit_now(125)
+            }
         }
     };
     let pid = process::spawn_shared(&mut stack, &mut child).map_err(CannotStart)?;
@@ -225,6 +237,7 @@ pub(super) fn spawn(
     Ok(match reply.what.load(Ordering::SeqCst) {
         Reply::STOPPED => Spawned::Stopped(pid, value),
         Reply::FAILED => Spawned::Failed(pid, io::Error::from_raw_os_error(value)),
+        Reply::NO_DIRECTORY => Spawned::NoDirectory(pid, io::Error::from_raw_os_error(value)),
         _ => Spawned::Started(pid),
     })
 }
@@ -232,6 +245,8 @@ pub(super) fn spawn(
 /// Why the child did not `exec`.
 enum Stop {
     Signal(i32),
+    /// The directory change of step 4: rtmp's to report, not the command's.
+    Directory(io::Error),
     Error(io::Error),
 }
 
@@ -253,7 +268,7 @@ fn child_steps(prepared: &Prepared, setup: ChildSetup, startup: Startup, stop_on
     if let Some(dir) = &prepared.cwd
         && let Err(e) = nix::unistd::chdir(dir.as_c_str())
     {
-        return Stop::Error(e.into());
+        return Stop::Directory(e.into());
     }
     if startup.chld_ignored
         && let Err(e) = signal::set_disposition(libc::SIGCHLD, signal::Disposition::Ignore)

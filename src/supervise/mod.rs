@@ -173,6 +173,10 @@ pub enum SpawnError {
     /// was never started.
     /// [`Outcome::ExecFailed`], reported as `cannot start CMD`.
     CannotStart(io::Error),
+    /// The command's process could not change to the directory `cmd` asked for (`--cd`): the
+    /// command never ran. [`Outcome::ExecFailed`], reported as GNU `env --chdir` does:
+    /// `cannot change directory to DIR`.
+    CannotChdir(io::Error),
 }
 
 impl SpawnError {
@@ -194,9 +198,10 @@ impl SpawnError {
         match self {
             SpawnError::NotFound(_) => Outcome::NotFound,
             SpawnError::CannotRun(_) => Outcome::CannotRun,
-            SpawnError::WaitFailed(_) | SpawnError::NoResources(_) | SpawnError::CannotStart(_) => {
-                Outcome::ExecFailed
-            }
+            SpawnError::WaitFailed(_)
+            | SpawnError::NoResources(_)
+            | SpawnError::CannotStart(_)
+            | SpawnError::CannotChdir(_) => Outcome::ExecFailed,
         }
     }
 
@@ -207,7 +212,8 @@ impl SpawnError {
             | SpawnError::CannotRun(e)
             | SpawnError::WaitFailed(e)
             | SpawnError::NoResources(e)
-            | SpawnError::CannotStart(e) => e,
+            | SpawnError::CannotStart(e)
+            | SpawnError::CannotChdir(e) => e,
         }
     }
 }
@@ -379,6 +385,10 @@ impl Supervisor {
             Err(e) => Err(SpawnError::CannotStart(e.0)),
             Ok(Spawned::Started(pid)) => self.wait(pid, &mut tree),
             Ok(Spawned::Failed(pid, e)) => Err(Self::exec_failed(pid, e)),
+            Ok(Spawned::NoDirectory(pid, e)) => {
+                reap(pid);
+                Err(SpawnError::CannotChdir(e))
+            }
             Ok(Spawned::Stopped(pid, sig)) => {
                 reap(pid);
                 // The signal's own record, in arrival order with any other, is in the pipe.

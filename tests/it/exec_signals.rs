@@ -444,3 +444,52 @@ fn signal_before_the_child_starts_removes_the_path_and_ends_rtmp() {
         "the path was left behind"
     );
 }
+
+/// `--cd` into a directory that is gone by the time the command's process changes into it
+/// (strace holds every `chdir` for 0.5 s, and the test removes the directory meanwhile): rtmp
+/// says so as GNU `env --chdir` does, exits 125 and does not blame the command. Found by an
+/// attack on issue 16's spawn: rtmp used to print `rtmp: 'pwd': No such file or directory` and
+/// exit 127, as if `pwd` were missing. Skipped without strace.
+#[test]
+fn cd_into_a_directory_removed_before_the_command_starts_is_rtmps_failure() {
+    const STRACE: &str = "/usr/bin/strace";
+    if !Path::new(STRACE).exists() {
+        eprintln!("skipped: {STRACE} is missing");
+        return;
+    }
+    let env = TestEnv::new();
+    let mut cmd = env.command(STRACE);
+    cmd.args(["-qq", "-f", "-o", "/dev/null", "-e", "trace=chdir"])
+        .args(["-e", "inject=chdir:delay_enter=500000"])
+        .arg(rtmp_bin())
+        .args(["-d", "--cd", "--exec", "pwd"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let strace = cmd.spawn().expect("spawn strace");
+    let tmpdir = env.tmpdir();
+    let entry = || {
+        std::fs::read_dir(&tmpdir)
+            .expect("ls")
+            .next()
+            .map(|e| e.expect("entry").path())
+    };
+    wait_until("rtmp to create its directory", || entry().is_some());
+    let path = entry().expect("the directory");
+    std::fs::remove_dir(&path).expect("rmdir");
+    let out = strace.wait_with_output().expect("wait strace");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("ptrace") {
+        eprintln!("skipped: strace could not trace rtmp here: {stderr}");
+        return;
+    }
+    assert_eq!(
+        stderr,
+        format!(
+            "rtmp: cannot change directory to '{}': No such file or directory\n",
+            path.display()
+        )
+    );
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert!(out.stdout.is_empty(), "the command ran: {:?}", out.stdout);
+    assert_eq!(std::fs::read_dir(&tmpdir).expect("ls").count(), 0);
+}

@@ -323,6 +323,11 @@ fn hook_spawn() {
         "missing_with_slash" => Command::new("/nonexistent-dir-rtmp/cmd"),
         "directory" => Command::new(std::env::temp_dir()),
         "true" => Command::new("true"),
+        "missing_cwd" => {
+            let mut cmd = Command::new("true");
+            cmd.current_dir("/nonexistent-dir-rtmp");
+            cmd
+        }
         "exit_7" => {
             let mut cmd = Command::new("sh");
             cmd.args(["-c", "exit 7"]);
@@ -346,6 +351,7 @@ fn hook_spawn() {
                 SpawnError::WaitFailed(_) => "WaitFailed",
                 SpawnError::NoResources(_) => "NoResources",
                 SpawnError::CannotStart(_) => "CannotStart",
+                SpawnError::CannotChdir(_) => "CannotChdir",
             },
             e.outcome(),
             e.io_error().raw_os_error()
@@ -384,6 +390,17 @@ fn outer_directory_cannot_run() {
     assert_eq!(
         result,
         format!("CannotRun CannotRun errno=Some({})", libc::EACCES)
+    );
+}
+
+/// A directory the command's process cannot change to is rtmp's failure (125), told apart
+/// from the command's own (`--cd`; issue 16).
+#[test]
+fn outer_missing_directory_is_rtmps_failure() {
+    let result = spawn_case("missing_cwd");
+    assert_eq!(
+        result,
+        format!("CannotChdir ExecFailed errno=Some({})", libc::ENOENT)
     );
 }
 
