@@ -64,7 +64,10 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
     // `guardian` is dropped (dismissed and reaped) only when this function returns, after
     // `finish`: until then a `kill -9` of rtmp still gets the path removed once the child is
     // gone.
-    let (target, guardian) = match make_target(request, exec, env_tmpdir) {
+    // rtmp's children are listed while the guardian creates the path (the command's tree will
+    // be the others): a /proc read that would otherwise come before the spawn.
+    let noted = &mut || supervisor.note_children();
+    let (target, guardian) = match make_target(request, exec, env_tmpdir, noted) {
         Ok(made) => made,
         Err(e) => {
             if e.is_reported(request.quiet) {

@@ -69,10 +69,13 @@ impl std::error::Error for TargetError {}
 
 /// Plans the one template and makes it: a named path, created by a fresh guardian (returned
 /// too: drop it only after the path is removed or kept), or an anonymous file.
+/// `while_guardian_creates` runs while the guardian creates the path (not for an anonymous
+/// file): see [`Guardian::create`].
 pub(super) fn make_target(
     request: &Request,
     exec: &Exec,
     env_tmpdir: Option<&OsStr>,
+    while_guardian_creates: &mut dyn FnMut(),
 ) -> Result<(Target, Option<Guardian>), TargetError> {
     let plan = request
         .plan(exec.template_to_plan().as_deref(), env_tmpdir)
@@ -86,8 +89,8 @@ pub(super) fn make_target(
     // Followed as a `mkdir` of the whole path would follow it (the directories above the
     // path are trusted); its errors (ENOENT, ENOTDIR, EACCES, ELOOP...) are the creation's.
     let parent = open_anchor(plan.dir_path()).map_err(fail)?;
-    let (guardian, created) =
-        Guardian::create(&plan, kind, parent.as_fd()).map_err(|e| match e {
+    let (guardian, created) = Guardian::create(&plan, kind, parent.as_fd(), while_guardian_creates)
+        .map_err(|e| match e {
             StartError::Guardian(e) => TargetError::Guardian(e),
             StartError::Create(e) => fail(e),
         })?;

@@ -193,6 +193,8 @@ pub(super) fn fork_with_signals_blocked() -> io::Result<ForkResult> {
 impl Guardian {
     /// Forks the guardian, which leaves rtmp's session and creates `plan` as a `kind` in the
     /// directory open as `dir` (the opened `plan.dir`); returns the handle and what was created.
+    /// `while_waiting` runs in rtmp once the guardian is forked, before rtmp waits for its
+    /// reply: work that needs neither the path nor the reply overlaps the guardian's (issue 16).
     ///
     /// Must be called while rtmp is single-threaded (see the module doc).
     ///
@@ -204,6 +206,7 @@ impl Guardian {
         plan: &Plan,
         kind: Kind,
         dir: BorrowedFd<'_>,
+        while_waiting: &mut dyn FnMut(),
     ) -> Result<(Guardian, Created), StartError> {
         let (ours, theirs) = UnixStream::pair().map_err(StartError::Guardian)?;
         // Only rtmp's end: every read and write of rtmp's on it is bounded by construction.
@@ -214,6 +217,7 @@ impl Guardian {
             ForkResult::Parent { child } => {
                 drop(theirs);
                 let process = Forked::new(child);
+                while_waiting();
                 let failed = match read_reply(&ours, REPLY_TIMEOUT) {
                     Err(e) => StartError::Guardian(e),
                     Ok(reply) => match Reply::parse(&reply) {

@@ -47,10 +47,10 @@
 //! message is formatted into a stack buffer), takes no lock and cannot panic. Its `errno` is
 //! the suspended thread's thread-local one, which that thread does not read across the call.
 
-use std::ffi::{CString, OsStr, OsString, c_char};
+use std::ffi::{CStr, CString, OsStr, c_char};
 use std::io;
 use std::os::fd::RawFd;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -89,6 +89,8 @@ pub(super) struct Prepared {
     _args: Vec<CString>,
     argv: Vec<*const c_char>,
     _env: Vec<CString>,
+    /// rtmp's own environment entries that `envp` passes on (the C library's strings).
+    _inherited: Vec<&'static CStr>,
     envp: Option<Vec<*const c_char>>,
     cwd: Option<CString>,
 }
@@ -113,24 +115,33 @@ impl Prepared {
         }
         let mut argv: Vec<*const c_char> = args.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
+        let mut inherited = Vec::new();
         let (env, envp) = if cmd.get_envs().next().is_none() {
             (Vec::new(), None)
         } else {
-            let mut vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
-            for (key, value) in cmd.get_envs() {
-                vars.retain(|(k, _)| k != key);
-                if let Some(value) = value {
-                    vars.push((key.to_owned(), value.to_owned()));
+            // rtmp's own entries are passed on as the C library holds them (no copy: rtmp
+            // never changes its environment), less those the command's changes replace; the
+            // changes follow, in std's order.
+            let changed = |entry: &CStr| {
+                let bytes = entry.to_bytes();
+                let key = bytes.split(|&b| b == b'=').next().unwrap_or(bytes);
+                cmd.get_envs().any(|(k, _)| k.as_bytes() == key)
+            };
+            inherited = process::environment_entries();
+            inherited.retain(|e| !changed(e));
+            let mut envp: Vec<*const c_char> = inherited.iter().map(|e| e.as_ptr()).collect();
+            let mut env = Vec::new();
+            for (k, v) in cmd.get_envs() {
+                if let Some(v) = v {
+                    let mut kv = k.as_bytes().to_vec();
+                    kv.push(b'=');
+                    kv.extend_from_slice(v.as_bytes());
+                    env.push(
+                        CString::new(kv).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?,
+                    );
                 }
             }
-            let mut env = Vec::with_capacity(vars.len());
-            for (k, v) in vars {
-                let mut kv = k.into_vec();
-                kv.push(b'=');
-                kv.extend_from_slice(v.as_bytes());
-                env.push(CString::new(kv).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?);
-            }
-            let mut envp: Vec<*const c_char> = env.iter().map(|e| e.as_ptr()).collect();
+            envp.extend(env.iter().map(|e| e.as_ptr()));
             envp.push(std::ptr::null());
             (env, Some(envp))
         };
@@ -143,6 +154,7 @@ impl Prepared {
             _args: args,
             argv,
             _env: env,
+            _inherited: inherited,
             envp,
             cwd,
         })
@@ -308,6 +320,24 @@ mod tests {
         assert!(p.argv[3].is_null());
         assert!(p._env.iter().any(|e| e.as_bytes() == b"RTMP_TEST_X=1"));
         assert_eq!(p.cwd.as_deref().map(|c| c.to_bytes()), Some(&b"/"[..]));
+        // rtmp's own entries are passed on, less the one a change replaces.
+        let mut path = Command::new("true");
+        path.env("PATH", "/rtmp-test-path");
+        let p = Prepared::new(&path).expect("prepare");
+        let envp = p.envp.as_deref().expect("an environment");
+        assert_eq!(envp.len(), p._inherited.len() + p._env.len() + 1);
+        let entries: Vec<&[u8]> = p
+            ._inherited
+            .iter()
+            .map(|e| e.to_bytes())
+            .chain(p._env.iter().map(|e| e.to_bytes()))
+            .collect();
+        let paths: Vec<&&[u8]> = entries.iter().filter(|e| e.starts_with(b"PATH=")).collect();
+        assert_eq!(paths, [&&b"PATH=/rtmp-test-path"[..]]);
+        assert_eq!(
+            entries.len(),
+            std::env::vars_os().count() + usize::from(std::env::var_os("PATH").is_none())
+        );
         let plain = Prepared::new(&Command::new("true")).expect("prepare");
         assert!(
             plain.envp.is_none(),

@@ -134,6 +134,8 @@ pub struct Supervisor {
     startup: Startup,
     leads_session: bool,
     leftovers: Leftovers,
+    /// rtmp's children as [`Supervisor::note_children`] found them (or why it could not).
+    tree: Option<io::Result<Tree>>,
 }
 
 /// How the supervised command ended, as `waitid` reported it.
@@ -309,7 +311,17 @@ impl Supervisor {
             startup: Startup { mask, chld_ignored },
             leads_session: process::leads_session(),
             leftovers: Leftovers::default(),
+            tree: None,
         })
+    }
+
+    /// Records rtmp's children at this moment (the guardian, once forked, and any that a shell
+    /// which `exec`ed into rtmp left) as not part of the command's tree, as
+    /// [`Supervisor::spawn_and_wait`] otherwise does right before its spawn. Lets that `/proc`
+    /// read overlap the guardian's creation of the path; nothing else may be forked between
+    /// this call and the spawn.
+    pub fn note_children(&mut self) {
+        self.tree = Some(Tree::new());
     }
 
     /// What to do with processes the command leaves running (default: end them).
@@ -368,7 +380,11 @@ impl Supervisor {
         let prepared = Prepared::new(&cmd).map_err(SpawnError::CannotRun)?;
         // rtmp's children now (the guardian, or any a shell `exec`ed into rtmp left) are not
         // the command's tree.
-        let mut tree = Tree::new().map_err(SpawnError::CannotStart)?;
+        let mut tree = match self.tree.take() {
+            Some(noted) => noted,
+            None => Tree::new(),
+        }
+        .map_err(SpawnError::CannotStart)?;
         // From here signals are handled as they come. One that arrives after this last look
         // at the pipe but before the command's `exec` still stops the start (child.rs, step 3).
         let _ = self.blocked.thread_unblock();

@@ -205,6 +205,31 @@ pub fn exec_with(
     io::Error::last_os_error()
 }
 
+/// The entries of this process's environment (`KEY=VALUE`), as the C library holds them in
+/// `environ`, borrowed for the rest of the process's life: rtmp never changes its environment
+/// after start-up (std's `set_var` is not used), so the array and its strings stay as they are.
+/// For a command environment built without copying rtmp's (`crate::supervise::child`).
+pub fn environment_entries() -> Vec<&'static CStr> {
+    let mut out = Vec::new();
+    // SAFETY: reading the pointer value of `environ` (see above: nothing writes it).
+    let mut next = unsafe { environ };
+    if next.is_null() {
+        return out;
+    }
+    loop {
+        // SAFETY: `next` points into the null-terminated `environ` array: at most at its null.
+        let entry = unsafe { *next };
+        if entry.is_null() {
+            return out;
+        }
+        // SAFETY: each entry of `environ` is a NUL-terminated string that lives, unchanged, as
+        // long as the process (see above).
+        out.push(unsafe { CStr::from_ptr(entry) });
+        // SAFETY: `entry` was not the terminating null, so the array goes on past it.
+        next = unsafe { next.add(1) };
+    }
+}
+
 unsafe extern "C" {
     /// The C library's environment, which `execvpe` is given when the command's is rtmp's.
     static environ: *const *const c_char;
