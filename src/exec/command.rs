@@ -81,8 +81,12 @@ pub(super) fn child_spec(exec: &Exec, target: &Target, guardian: Option<&Guardia
             command.env(var, &path);
         }
     }
-    if exec.cd() {
-        command.current_dir(&path);
+    if exec.cd()
+        && let Target::Named(created, _) = target
+    {
+        // The path as created, relative to rtmp's current directory, which the command's
+        // process still has: it works where the absolute one is longer than PATH_MAX.
+        command.current_dir(&created.path);
     }
     let setup = ChildSetup {
         inherit_fd: match target {

@@ -84,6 +84,11 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
     if let Some(end) = stdin::fill(exec, &target, &mut supervisor) {
         return end;
     }
+    if exec.modes.stdin() {
+        // The copy took as long as the input did: a process re-parented to rtmp (a subreaper)
+        // meanwhile, orphaned by a job the caller's shell left, is not the command's either.
+        supervisor.note_children();
+    }
     let spec = child_spec(exec, &target, guardian.as_ref());
     // Before the fork, so the guardian has it before the pid: rtmp's leftovers rule, for the
     // guardian to apply if rtmp dies.

@@ -319,7 +319,9 @@ impl Supervisor {
     /// which `exec`ed into rtmp left) as not part of the command's tree, as
     /// [`Supervisor::spawn_and_wait`] otherwise does right before its spawn. Lets that `/proc`
     /// read overlap the guardian's creation of the path; nothing else may be forked between
-    /// this call and the spawn.
+    /// this call and the spawn, and it must come shortly before the spawn: a process
+    /// re-parented to rtmp in between would be taken for the command's (call it again after
+    /// anything that waits, as `--stdin`'s copy does).
     pub fn note_children(&mut self) {
         self.tree = Some(Tree::new());
     }
@@ -370,6 +372,7 @@ impl Supervisor {
     /// A [`SpawnError`]: [`SpawnError::CannotStart`] when rtmp's own spawn failed or it
     /// could not list its children, [`SpawnError::NotFound`] when `exec` fails with `ENOENT`,
     /// [`SpawnError::NoResources`] when it reports a lack of resources,
+    /// [`SpawnError::CannotChdir`] when the command's process cannot enter `cmd`'s directory,
     /// [`SpawnError::CannotRun`] for every other failure before or at `exec`,
     /// [`SpawnError::WaitFailed`] if `waitid` fails.
     pub fn spawn_and_wait(
@@ -378,8 +381,8 @@ impl Supervisor {
         setup: ChildSetup,
     ) -> Result<ChildEnd, SpawnError> {
         let prepared = Prepared::new(&cmd).map_err(SpawnError::CannotRun)?;
-        // rtmp's children now (the guardian, or any a shell `exec`ed into rtmp left) are not
-        // the command's tree.
+        // rtmp's children (the guardian, or any a shell `exec`ed into rtmp left) are not the
+        // command's tree: as listed by `note_children`, or now.
         let mut tree = match self.tree.take() {
             Some(noted) => noted,
             None => Tree::new(),

@@ -169,7 +169,7 @@ for i in $(seq 25); do n=$(printf 'd%0200d' "$i"); mkdir "$n" && cd "$n" || exit
 }
 
 /// Item 11 in `--exec` mode: the same deep working directory. The command gets the relative
-/// name it can use, and the path is gone afterwards (found by a black-box tester: `--exec`
+/// name it can use (or, with `--cd`, runs in it), and the path is gone afterwards (found by a black-box tester: `--exec`
 /// failed with `File name too long` while mktemp mode worked).
 #[test]
 fn deeper_than_path_max_cwd_works_with_exec() {
@@ -191,6 +191,18 @@ set -- ./*
             "test -d \"$1\" && touch \"$1\"/x",
             "sh",
             "{}",
+        ],
+        // --cd enters the path as created (relative), not its absolute name, which is longer
+        // than PATH_MAX here (found by a review of issue 16: `cannot change directory`, 125).
+        &[
+            "-d",
+            "-p",
+            ".",
+            "--cd",
+            "--exec",
+            "sh",
+            "-c",
+            "touch x && test -f ./x",
         ],
     ] {
         let mut r = s.command("/bin/bash");

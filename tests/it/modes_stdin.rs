@@ -355,3 +355,77 @@ fn kill_9_during_the_copy_leaves_nothing_behind() {
     drop(input);
     assert!(!env.path("ran").exists(), "the command ran");
 }
+
+/// A process re-parented to rtmp (a subreaper) while `--stdin` waits for its input is not the
+/// command's: the caller's shell `exec`s into rtmp and leaves a job whose child is orphaned
+/// during the copy. That child must neither be ended nor waited for when the command exits.
+/// Found by a review of issue 16's early listing of rtmp's children (made while the guardian
+/// creates the path, before the copy): the orphan was ended as a leftover. Each step waits for
+/// a readiness file or the kernel's own state (the orphan's parent), not for a time.
+#[test]
+fn an_orphan_adopted_during_the_copy_is_not_the_commands() {
+    let env = TestEnv::new();
+    let aux = env.path("aux");
+    fs::create_dir(&aux).expect("aux");
+    // The job: waits for `go`, starts a `sleep` in the background, writes its pid and exits,
+    // so that the `sleep` is orphaned and re-parented to rtmp.
+    let script = r#"aux=$1; shift
+(while [ ! -e "$aux/go" ]; do sleep 0.01; done; sleep 30 </dev/null >/dev/null 2>&1 & echo $! > "$aux/orph.tmp"; mv "$aux/orph.tmp" "$aux/orph") </dev/null >/dev/null 2>&1 &
+exec "$@""#;
+    let mut cmd = env.command("sh");
+    cmd.args(["-c", script, "sh"])
+        .arg(&aux)
+        .arg(rtmp_bin())
+        .args(["--stdin", "--exec", "sh", "-c", "cat >/dev/null"]);
+    isolate_fds(&mut cmd);
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(b"partial").expect("write");
+    let tmp = env.tmpdir();
+    crate::support::wait_until("rtmp to copy the first bytes", || {
+        fs::read_dir(&tmp).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.metadata().is_ok_and(|m| m.len() == 7))
+        })
+    });
+    fs::write(aux.join("go"), b"").expect("go");
+    crate::support::wait_until("the job to start its child", || aux.join("orph").exists());
+    let orphan: i32 = fs::read_to_string(aux.join("orph"))
+        .expect("orph")
+        .trim()
+        .parse()
+        .expect("pid");
+    let rtmp = i32::try_from(child.id()).expect("pid");
+    let parent = || {
+        fs::read_to_string(format!("/proc/{orphan}/stat"))
+            .ok()
+            .and_then(|s| {
+                // The parent is the second field after the name (which may hold spaces).
+                s.rsplit_once(')')?
+                    .1
+                    .split_whitespace()
+                    .nth(1)?
+                    .parse::<i32>()
+                    .ok()
+            })
+    };
+    crate::support::wait_until("the orphan to be re-parented to rtmp", || {
+        parent() == Some(rtmp)
+    });
+    drop(input);
+    let out = wait_output(child);
+    let alive = parent() == Some(1) || Path::new(&format!("/proc/{orphan}")).exists();
+    let state = fs::read_to_string(format!("/proc/{orphan}/stat")).unwrap_or_default();
+    let _ = kill(Pid::from_raw(orphan), Signal::SIGKILL);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        alive && !state.contains(") Z"),
+        "the orphan was ended as the command's leftover: {state:?}"
+    );
+    assert_eq!(fs::read_dir(&tmp).expect("tmp").count(), 0);
+}
