@@ -65,8 +65,16 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
     // `finish`: until then a `kill -9` of rtmp still gets the path removed once the child is
     // gone.
     // rtmp's children are listed while the guardian creates the path (the command's tree will
-    // be the others): a /proc read that would otherwise come before the spawn.
-    let noted = &mut || supervisor.note_children();
+    // be the others): a /proc read that would otherwise come before the spawn. Not with
+    // --stdin: the copy comes in between and lasts as long as the input does, and a process
+    // re-parented to rtmp (a subreaper) meanwhile, orphaned by a job the caller's shell left,
+    // is not the command's either; `spawn_and_wait` lists them itself after the copy.
+    let stdin = exec.modes.stdin();
+    let noted = &mut || {
+        if !stdin {
+            supervisor.note_children();
+        }
+    };
     let (target, guardian) = match make_target(request, exec, env_tmpdir, noted) {
         Ok(made) => made,
         Err(e) => {
@@ -83,11 +91,6 @@ pub fn run_exec(request: &Request, exec: &Exec, env_tmpdir: Option<&OsStr>) -> O
     // before the creation, already covers a kill -9 during the copy).
     if let Some(end) = stdin::fill(exec, &target, &mut supervisor) {
         return end;
-    }
-    if exec.modes.stdin() {
-        // The copy took as long as the input did: a process re-parented to rtmp (a subreaper)
-        // meanwhile, orphaned by a job the caller's shell left, is not the command's either.
-        supervisor.note_children();
     }
     let spec = child_spec(exec, &target, guardian.as_ref());
     // Before the fork, so the guardian has it before the pid: rtmp's leftovers rule, for the

@@ -320,7 +320,7 @@ impl Supervisor {
     /// [`Supervisor::spawn_and_wait`] otherwise does right before its spawn. Lets that `/proc`
     /// read overlap the guardian's creation of the path; nothing else may be forked between
     /// this call and the spawn, and it must come shortly before the spawn: a process
-    /// re-parented to rtmp in between would be taken for the command's (call it again after
+    /// re-parented to rtmp in between would be taken for the command's (so not before
     /// anything that waits, as `--stdin`'s copy does).
     pub fn note_children(&mut self) {
         self.tree = Some(Tree::new());
