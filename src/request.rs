@@ -452,9 +452,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn exec_path_answers() {
-        let exec = |path| Exec {
+    /// An `--exec` of the user's shell at `path`, every other setting at its default.
+    fn shell_exec(path: ExecPath) -> Exec {
+        Exec {
             template: None,
             path,
             command: ExecCommand::Shell,
@@ -463,13 +463,17 @@ mod tests {
             kill_after: None,
             wait_children: false,
             modes: Modes::default(),
-        };
-        let anonymous = exec(ExecPath::Anonymous);
+        }
+    }
+
+    #[test]
+    fn exec_path_answers() {
+        let anonymous = shell_exec(ExecPath::Anonymous);
         assert_eq!(
             (anonymous.kind(), anonymous.anonymous(), anonymous.cd()),
             (Kind::File, true, false)
         );
-        let dir = exec(ExecPath::Directory {
+        let dir = shell_exec(ExecPath::Directory {
             cd: true,
             export_tmpdir: false,
         });
@@ -500,16 +504,7 @@ mod tests {
 
     #[test]
     fn rtmp_keep_is_ignored_for_an_anonymous_file() {
-        let mut exec = Exec {
-            template: None,
-            path: ExecPath::Anonymous,
-            command: ExecCommand::Shell,
-            placeholder: Placeholder::Braces,
-            keep: Keep::Never,
-            kill_after: None,
-            wait_children: false,
-            modes: Modes::default(),
-        };
+        let mut exec = shell_exec(ExecPath::Anonymous);
         exec.apply_env_keep(true);
         assert_eq!(exec.keep, Keep::Never);
         exec.path = ExecPath::File;
