@@ -255,25 +255,11 @@ ls -A "$1""#;
 #[test]
 fn a_signal_during_a_stalled_copy_ends_rtmp_with_it_and_nothing_is_left() {
     let env = TestEnv::new();
-    let mut cmd = env.rtmp_cmd(["--stdin", "--exec", "touch", "ran"]);
-    isolate_fds(&mut cmd);
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn rtmp");
-    let mut input = child.stdin.take().expect("stdin");
-    input.write_all(b"partial").expect("write");
     // The writer stalls (the pipe stays open): rtmp is waiting for more input when it is told
     // to stop, and must not wait for the writer.
+    let (child, input) =
+        start_stalled_copy(&env, env.rtmp_cmd(["--stdin", "--exec", "touch", "ran"]));
     let tmp = env.tmpdir();
-    crate::support::wait_until("the file to hold the first bytes", || {
-        fs::read_dir(&tmp).is_ok_and(|d| {
-            d.flatten()
-                .any(|e| e.metadata().is_ok_and(|m| m.len() == 7))
-        })
-    });
     let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid"));
     kill(pid, Signal::SIGTERM).expect("kill");
     let out = wait_output(child);
@@ -377,22 +363,8 @@ exec "$@""#;
         .arg(&aux)
         .arg(rtmp_bin())
         .args(["--stdin", "--exec", "sh", "-c", "cat >/dev/null"]);
-    isolate_fds(&mut cmd);
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut input = child.stdin.take().expect("stdin");
-    input.write_all(b"partial").expect("write");
+    let (child, input) = start_stalled_copy(&env, cmd);
     let tmp = env.tmpdir();
-    crate::support::wait_until("rtmp to copy the first bytes", || {
-        fs::read_dir(&tmp).is_ok_and(|d| {
-            d.flatten()
-                .any(|e| e.metadata().is_ok_and(|m| m.len() == 7))
-        })
-    });
     fs::write(aux.join("go"), b"").expect("go");
     crate::support::wait_until("the job to start its child", || aux.join("orph").exists());
     let orphan: i32 = fs::read_to_string(aux.join("orph"))
@@ -428,4 +400,30 @@ exec "$@""#;
         "the orphan was ended as the command's leftover: {state:?}"
     );
     assert_eq!(fs::read_dir(&tmp).expect("tmp").count(), 0);
+}
+
+/// Spawns `cmd` (rtmp with `--stdin`, or a shell that `exec`s it) with its standard streams
+/// piped, writes 7 bytes to its input and keeps the input open, and returns once the file in
+/// `env`'s TMPDIR holds them: rtmp is then inside the copy, waiting for more.
+fn start_stalled_copy(
+    env: &TestEnv,
+    mut cmd: Command,
+) -> (std::process::Child, std::process::ChildStdin) {
+    isolate_fds(&mut cmd);
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rtmp");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(b"partial").expect("write");
+    let tmp = env.tmpdir();
+    crate::support::wait_until("the file to hold the first bytes", || {
+        fs::read_dir(&tmp).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.metadata().is_ok_and(|m| m.len() == 7))
+        })
+    });
+    (child, input)
 }
